@@ -1,0 +1,58 @@
+"""kzcopyright — the copyright law of the Republic of Kazakhstan as declarative rules.
+
+The Python API mirrors the CLI::
+
+    import kzcopyright
+    result = kzcopyright.analyze(example="marketplace-photos")
+    result.status_of("infringement")          # 'holds'
+    result.to_json()                          # the same JSON as `analyze --format json`
+
+Not legal advice; see the disclaimer in every result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kzcopyright.engine.errors import EvaluationError, InputError, KzError
+from kzcopyright.engine.project import (
+    RuleBase,
+    choose_engine,
+    evaluate_case,
+    list_examples,
+    load_case,
+    load_rulebase,
+)
+from kzcopyright.engine.result import Conclusion, Result
+
+__all__ = [
+    "analyze",
+    "load_rulebase",
+    "list_examples",
+    "Result",
+    "Conclusion",
+    "RuleBase",
+    "KzError",
+    "InputError",
+    "EvaluationError",
+]
+
+
+def analyze(
+    case: Any = None,
+    *,
+    example: str | None = None,
+    rules: str | Path | None = None,
+    kb: str | Path | None = None,
+    engine: str | None = None,
+) -> Result:
+    """Analyse one case: a path to a YAML/JSON file, a mapping, or a bundled ``example``.
+
+    ``engine`` is "durable" or "python"; by default durable where it imports, else python.
+    Raises :class:`InputError` (with every problem located) or :class:`EvaluationError`.
+    """
+    rb = load_rulebase(rules, kb)
+    scenario = load_case(rb, case, example=example)
+    name, _notice = choose_engine(engine)
+    return evaluate_case(rb, scenario, name)

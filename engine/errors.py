@@ -1,0 +1,155 @@
+"""Errors and diagnostics: one hierarchy, every problem located in its file.
+
+::
+
+    KzError                      base of everything the library raises on purpose
+    ├── InputError               bad rule, kb or scenario files (carries Diagnostics)
+    └── EvaluationError          a case could not be evaluated (step limit, engine failure)
+
+A :class:`Diagnostic` is one problem: ``path:line:col: rule-id: message`` plus the source
+line with a caret and an optional "did you mean". The checker collects all of them before
+raising, so a maintainer sees every problem at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+__all__ = [
+    "Location",
+    "Diagnostic",
+    "KzError",
+    "InputError",
+    "EvaluationError",
+    "suggest",
+    "Diagnostics",
+]
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A position in a file; ``line`` and ``col`` are 1-based (0 when unknown)."""
+
+    path: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found in an input file.
+
+    ``code`` is a stable machine name of the problem kind (e.g. ``unknown-attribute``);
+    ``subject`` is the rule id, case name or kb entry concerned ("-" when none).
+    """
+
+    location: Location
+    code: str
+    message: str
+    subject: str = "-"
+    hint: str = ""
+    severity: str = "error"
+    source_line: str = ""
+    related: tuple[Location, ...] = ()
+
+    def headline(self) -> str:
+        text = f"{self.location}: {self.subject}: {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        if self.severity != "error":
+            text = f"{text} [{self.severity}]"
+        return text
+
+    def render(self) -> str:
+        lines = [self.headline()]
+        if self.source_line:
+            lines.append("    " + self.source_line.rstrip("\n"))
+            if self.location.col > 0:
+                lines.append("    " + " " * (self.location.col - 1) + "^")
+        for rel in self.related:
+            lines.append(f"    see also {rel}")
+        return "\n".join(lines)
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.location.path, self.location.line, self.location.col, self.code, self.message)
+
+
+class KzError(Exception):
+    """Base of every error the library raises on purpose; the CLI prints these, nothing else."""
+
+
+class InputError(KzError):
+    """Raised when rule, kb or scenario files have problems; carries every diagnostic found."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]):
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(d.render() for d in self.diagnostics)
+
+
+class EvaluationError(KzError):
+    """Raised when a checked case cannot be evaluated (engine failure, step limit)."""
+
+    def __init__(self, message: str, *, rules: Iterable[str] = ()):
+        self.rules = tuple(rules)
+        super().__init__(message)
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """Return a "did you mean" hint for ``word`` among ``choices`` (or "")."""
+    pool = sorted(set(str(c) for c in choices))
+    close = difflib.get_close_matches(str(word), pool, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return ""
+
+
+@dataclass
+class Diagnostics:
+    """A collector the loaders and the checker append to."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+
+    def add_source(self, path: str, text: str) -> None:
+        self.sources[path] = text.splitlines()
+
+    def error(
+        self,
+        loc: Location,
+        code: str,
+        message: str,
+        subject: str = "-",
+        hint: str = "",
+        related: Sequence[Location] = (),
+        severity: str = "error",
+    ) -> None:
+        src = ""
+        lines = self.sources.get(loc.path)
+        if lines and 0 < loc.line <= len(lines):
+            src = lines[loc.line - 1]
+        self.items.append(
+            Diagnostic(loc, code, message, subject or "-", hint, severity, src, tuple(related))
+        )
+
+    def warning(self, loc: Location, code: str, message: str, subject: str = "-", hint: str = "") -> None:
+        self.error(loc, code, message, subject, hint, severity="warning")
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity != "error"]
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise InputError(self.errors)

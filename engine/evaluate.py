@@ -1,0 +1,422 @@
+"""Evaluation shared by both backends: the fact store, three-valued matching and firing.
+
+Each case is evaluated in two modes at once, stratum by stratum:
+
+* **L** (certain): a condition on an unknown attribute fails; a negation holds only when
+  no fact *possibly* matches; a rule defeated by a *possible* exception does not apply.
+* **U** (possible): a condition on an unknown attribute passes (and is recorded as an
+  assumption); a negation holds unless a fact *certainly* matches.
+
+A conclusion in L *holds*; in U only, it is *undetermined* and depends on the unknowns
+recorded along its derivations; in neither, it *does not hold* (or was *defeated*).
+The backends differ only in how they find matches: :mod:`.pybackend` by nested-loop joins
+over an index, :mod:`.durable_backend` through durable_rules' Rete network. Both call
+:meth:`EvalContext.fire`, so a firing's result and provenance are computed by one function.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from .errors import EvaluationError
+from .expr import ExprError, evaluate as eval_expr
+from .kb import CASE_TYPE
+from .program import DEFEAT_PREFIX, Branch, CPattern, CTest, Program
+from .scenario import Fact, Scenario
+from .values import canonical_value, json_value
+
+__all__ = ["Store", "Firing", "EvalContext", "test_holds", "L", "U", "MAX_FIRINGS"]
+
+L = "L"
+U = "U"
+MAX_FIRINGS = 200_000  # a runaway derivation stops here with an error naming the rules
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One application of a rule branch: the provenance record of what it derived."""
+
+    branch: str
+    rule: str
+    mode: str
+    premises: tuple[str, ...]
+    params: tuple[tuple[str, str, Any, str], ...]  # (name, date, value, source)
+    assumptions: tuple[tuple[str, str], ...]  # (fact id, attribute) assumed in U mode
+    blockers: tuple[str, ...]  # facts that possibly block a negation / defeat (U mode)
+    produced: tuple[str, ...]
+    defeated_by: tuple[str, ...] = ()  # branch uids of the exceptions that defeated it
+    bindings: tuple[tuple[str, Any], ...] = ()
+    records: tuple[str, ...] = ()  # defeat records this firing asserted (exceptions)
+
+    @property
+    def defeated(self) -> bool:
+        return bool(self.defeated_by)
+
+
+class Store:
+    """All facts of one evaluation and the sets of certain / possible ones."""
+
+    def __init__(self) -> None:
+        self.facts: dict[str, Fact] = {}
+        self.certain: set[str] = set()
+        self.possible: set[str] = set()
+        self.by_type: dict[str, list[str]] = {}
+        self.index: dict[tuple[str, str], dict[Any, list[str]]] = {}
+        self.firings: dict[tuple[str, str, tuple[str, ...]], Firing] = {}
+        self.would_produce: dict[str, Fact] = {}
+
+    def add(self, fact: Fact, mode: str) -> bool:
+        """Add ``fact`` in ``mode``; True when it is new in that mode."""
+        fid = fact.fid
+        if fid not in self.facts:
+            self.facts[fid] = fact
+            self.by_type.setdefault(fact.type, []).append(fid)
+            for (t, attr), idx in self.index.items():
+                if t == fact.type and fact.has(attr):
+                    idx.setdefault(_hashable(fact.get(attr)), []).append(fid)
+        if mode == L:
+            if fid in self.certain:
+                return False
+            self.certain.add(fid)
+            self.possible.add(fid)
+            return True
+        if fid in self.possible:
+            return False
+        self.possible.add(fid)
+        return True
+
+    def lookup(self, tname: str, attr: str, value: Any) -> list[str]:
+        key = (tname, attr)
+        idx = self.index.get(key)
+        if idx is None:
+            idx = {}
+            for fid in self.by_type.get(tname, ()):
+                f = self.facts[fid]
+                if f.has(attr):
+                    idx.setdefault(_hashable(f.get(attr)), []).append(fid)
+            self.index[key] = idx
+        return idx.get(_hashable(value), [])
+
+    def in_mode(self, fid: str, mode: str) -> bool:
+        return fid in (self.certain if mode == L else self.possible)
+
+
+def _hashable(v: Any) -> Any:
+    return tuple(v) if isinstance(v, list) else v
+
+
+def fact_id(tname: str, attrs: dict[str, Any]) -> str:
+    canon = json.dumps([tname, sorted((k, json_value(v)) for k, v in attrs.items())], sort_keys=True,
+                       ensure_ascii=False, separators=(",", ":"))
+    return f"{tname}#{hashlib.sha256(canon.encode()).hexdigest()[:12]}"
+
+
+def test_holds(test: CTest, fact: Fact, env: dict[str, Any], const: Any) -> bool | None:
+    """Three-valued test: True, False, or None when the attribute or operand is unknown."""
+    if test.op == "present":
+        return fact.has(test.attr) == bool(test.value)
+    if not fact.has(test.attr):
+        return None
+    val = fact.get(test.attr)
+    if test.kind == "var":
+        if test.value not in env:
+            return None
+        other = env[test.value]
+        if other is None:
+            return None
+    elif test.kind == "param":
+        other = const
+    else:
+        other = test.value
+    op = test.op
+    try:
+        if op == "=":
+            return bool(val == other)
+        if op == "!=":
+            return bool(val != other)
+        if op == "<":
+            return bool(val < other)
+        if op == "<=":
+            return bool(val <= other)
+        if op == ">":
+            return bool(val > other)
+        if op == ">=":
+            return bool(val >= other)
+        if op == "in":
+            return val in other
+        if op == "not_in":
+            return val not in other
+        if op == "contains":
+            return other in (val or ())
+    except TypeError:
+        return False
+    raise EvaluationError(f"unknown operator {op}")
+
+
+@dataclass
+class EvalContext:
+    """The state of one evaluation: program, case, store, and the firing logic."""
+
+    program: Program
+    scenario: Scenario
+    store: Store = field(default_factory=Store)
+    errors: list[str] = field(default_factory=list)
+    firing_count: int = 0
+
+    def __post_init__(self) -> None:
+        self.case_fact = next((f for f in self.scenario.facts if f.type == CASE_TYPE), None)
+        self.param_consts: dict[tuple[str, str], Any] = {}
+        for f in self.scenario.facts:
+            self.store.add(f, L)
+
+    # ---- versions and parameters ---------------------------------------------------------
+    def governing_date(self, branch: Branch) -> _dt.date | None:
+        attr = branch.rule.date_attr
+        if attr is None or self.case_fact is None:
+            return None
+        return self.case_fact.get(attr)
+
+    def rule_activity(self, branch: Branch) -> str | None:
+        """"L" if the rule version is certainly in force for this case, "U" if possibly, else None."""
+        r = branch.rule
+        if not r.dated:
+            return L
+        day = self.governing_date(branch)
+        if day is None:
+            return U
+        return L if r.in_force(day) else None
+
+    def const_of(self, branch: Branch, test: CTest) -> Any:
+        key = (branch.rule.uid, test.value)
+        if key not in self.param_consts:
+            r = branch.rule
+            pv = self.program.kb.parameters[test.value].values_between(r.valid_from, r.valid_to)[0]
+            self.param_consts[key] = pv
+        return self.param_consts[key].value
+
+    # ---- matching ---------------------------------------------------------------------------
+    def match(self, branch: Branch, pat: CPattern, fact: Fact, env: dict[str, Any], mode: str,
+              assumptions: list[tuple[str, str]] | None) -> dict[str, Any] | None:
+        """Match one positive pattern; returns the extended bindings or None."""
+        if fact.type != pat.type:
+            return None
+        for t in pat.tests:
+            r = test_holds(t, fact, env, self.const_of(branch, t) if t.kind == "param" else None)
+            if r is False:
+                return None
+            if r is None:
+                if mode == L:
+                    return None
+                if assumptions is not None:
+                    if not fact.has(t.attr):
+                        assumptions.append((fact.fid, t.attr))
+                    elif t.kind == "var":
+                        src = self._var_origin(branch, t.value, env)
+                        if src:
+                            assumptions.append(src)
+        new = dict(env)
+        for var, attr in pat.binds:
+            if fact.has(attr):
+                new[var] = fact.get(attr)
+            else:
+                if mode == L:
+                    return None
+                new[var] = None
+                if assumptions is not None:
+                    assumptions.append((fact.fid, attr))
+        if pat.binds:
+            new.setdefault("$origin", {})
+            origin = dict(new["$origin"])
+            for var, attr in pat.binds:
+                origin[var] = (fact.fid, attr)
+            new["$origin"] = origin
+        return new
+
+    @staticmethod
+    def _var_origin(branch: Branch, var: str, env: dict[str, Any]) -> tuple[str, str] | None:
+        origin = env.get("$origin", {})
+        return origin.get(var)
+
+    def negation(self, branch: Branch, pat: CPattern, env: dict[str, Any], mode: str
+                 ) -> tuple[bool, list[str], list[tuple[str, str]]]:
+        """(blocked, possible blockers, their assumptions) for one negated pattern."""
+        candidates = self._candidates(pat, env)
+        possible_blockers: list[str] = []
+        assumed: list[tuple[str, str]] = []
+        for fid in candidates:
+            f = self.store.facts[fid]
+            if f.type != pat.type:
+                continue
+            if mode == U:
+                if fid in self.store.certain and self.match(branch, pat, f, env, L, None) is not None:
+                    return True, [], []
+                if fid in self.store.possible:
+                    local: list[tuple[str, str]] = []
+                    if self.match(branch, pat, f, env, U, local) is not None:
+                        possible_blockers.append(fid)
+                        assumed.extend(local)
+            else:
+                if fid in self.store.possible and self.match(branch, pat, f, env, U, None) is not None:
+                    return True, [], []
+        return False, possible_blockers, assumed
+
+    def _candidates(self, pat: CPattern, env: dict[str, Any]) -> Iterable[str]:
+        for t in pat.tests:
+            if t.op == "=" and t.kind == "var" and env.get(t.value) is not None:
+                a = self.program.attr_type(pat.type, t.attr)
+                if a is not None and a.type == "ref":
+                    return list(self.store.lookup(pat.type, t.attr, env[t.value]))
+        return list(self.store.by_type.get(pat.type, ()))
+
+    def defeat_status(self, branch: Branch, heads: list[Fact], mode: str
+                      ) -> tuple[list[str], list[str]]:
+        """(defeating branch uids, possible defeat record ids) for a firing of ``branch``."""
+        tname = DEFEAT_PREFIX + branch.rule.id
+        records = self.store.by_type.get(tname, ())
+        if not records:
+            return [], []
+        first = heads[0] if heads else None
+        defeating: list[str] = []
+        possible: list[str] = []
+        for fid in records:
+            rec = self.store.facts[fid]
+            match_attrs = [(k, v) for k, v in rec.attrs if k != "$by"]
+            if first is not None and any(first.get(k) != v for k, v in match_attrs):
+                continue
+            if mode == U:
+                if fid in self.store.certain:
+                    defeating.append(rec.get("$by"))
+                else:
+                    possible.append(fid)
+            elif fid in self.store.possible:
+                defeating.append(rec.get("$by"))
+        return sorted(set(defeating)), possible
+
+    # ---- firing --------------------------------------------------------------------------
+    def fire(self, branch: Branch, mode: str, premises: Sequence[Fact]) -> list[tuple[Fact, str]]:
+        """Apply ``branch`` in ``mode`` to matched ``premises``; return new (fact, mode) pairs."""
+        key = (branch.uid, mode, tuple(f.fid for f in premises))
+        if key in self.store.firings:
+            return []
+        activity = self.rule_activity(branch)
+        if activity is None or (mode == L and activity != L):
+            return []
+        assumptions: list[tuple[str, str]] = []
+        if activity == U and branch.rule.date_attr:
+            assumptions.append(("case:case", branch.rule.date_attr))
+        env: dict[str, Any] | None = {}
+        for pat, fact in zip(branch.positives, premises):
+            env = self.match(branch, pat, fact, env or {}, mode, assumptions)
+            if env is None:
+                return []
+        assert env is not None
+        blockers: list[str] = []
+        for neg in branch.negations:
+            blocked, maybe, assumed = self.negation(branch, neg, env, mode)
+            if blocked:
+                return []
+            blockers.extend(maybe)
+            assumptions.extend(assumed)
+        self.firing_count += 1
+        if self.firing_count > MAX_FIRINGS:
+            raise EvaluationError(
+                f"more than {MAX_FIRINGS} rule applications: a runaway derivation (last rule {branch.rule.uid})",
+                rules=[branch.rule.uid],
+            )
+        params: list[tuple[str, str, Any, str]] = []
+        for pat in list(branch.positives) + list(branch.negations):
+            for t in pat.tests:
+                if t.kind == "param":
+                    self.const_of(branch, t)
+                    pv = self.param_consts[(branch.rule.uid, t.value)]
+                    params.append((t.value, pv.start.isoformat(), pv.value, pv.source))
+        heads: list[Fact] = []
+        for h in branch.heads:
+            attrs: dict[str, Any] = {}
+            for name, hv in h.attrs:
+                if hv.kind == "lit":
+                    value = hv.value
+                elif hv.kind == "var":
+                    value = env.get(hv.value)
+                else:
+                    value = self._eval_head(branch, hv, env, params, assumptions)
+                if value is None:
+                    if mode == L:
+                        return []  # a certain conclusion cannot carry an unknown value
+                    continue
+                a = self.program.attr_type(h.type, name)
+                attrs[name] = canonical_value(a.type if a else "string", value)
+            heads.append(Fact(fact_id(h.type, attrs), h.type, tuple(sorted(attrs.items()))))
+        defeated_by, possible_defeats = self.defeat_status(branch, heads, mode) if not branch.aux else ([], [])
+        blockers.extend(possible_defeats)
+        prem = tuple(f.fid for f in premises)
+        bindings = tuple(sorted((k, v) for k, v in env.items() if not k.startswith("$")))
+        if defeated_by:
+            for hf in heads:
+                self.store.would_produce.setdefault(hf.fid, hf)
+            self.store.firings[key] = Firing(branch.uid, branch.rule.uid, mode, prem, tuple(params),
+                                             tuple(sorted(set(assumptions))), tuple(sorted(set(blockers))),
+                                             tuple(h.fid for h in heads), tuple(defeated_by), bindings)
+            return []
+        new: list[tuple[Fact, str]] = []
+        for hf in heads:
+            if self.store.add(hf, mode):
+                new.append((hf, mode))
+        records: list[str] = []
+        for d in branch.defeats:
+            rec_attrs: dict[str, Any] = {"$by": branch.uid}
+            for attr, var in d.match:
+                rec_attrs[attr] = env.get(var)
+            rec = Fact(fact_id(DEFEAT_PREFIX + d.target, rec_attrs), DEFEAT_PREFIX + d.target,
+                       tuple(sorted(rec_attrs.items())))
+            self.store.add(rec, mode)
+            records.append(rec.fid)
+        self.store.firings[key] = Firing(branch.uid, branch.rule.uid, mode, prem, tuple(params),
+                                         tuple(sorted(set(assumptions))), tuple(sorted(set(blockers))),
+                                         tuple(h.fid for h in heads), (), bindings, tuple(records))
+        return new
+
+    def _eval_head(self, branch: Branch, hv: Any, env: dict[str, Any], params: list[tuple[str, str, Any, str]],
+                   assumptions: list[tuple[str, str]]) -> Any:
+        gov = self.governing_date(branch)
+        unknown_gov = False
+
+        def read(name: str, day: _dt.date | None) -> Any:
+            nonlocal unknown_gov
+            when = day if day is not None else gov
+            if when is None:
+                unknown_gov = True
+                return None
+            p = self.program.kb.parameters[name]
+            pv = p.at(when)
+            if pv is None:
+                raise EvaluationError(
+                    f"rule {branch.rule.uid}: parameter '{name}' has no value in force on {when.isoformat()} "
+                    f"(values from {p.values[0].start.isoformat() if p.values else 'nowhere'}); "
+                    f"the case's date is outside the encoded period", rules=[branch.rule.uid])
+            params.append((name, when.isoformat(), pv.value, pv.source))
+            return pv.value
+
+        try:
+            value = eval_expr(hv.value, env, read)
+        except ExprError as exc:
+            raise EvaluationError(f"rule {branch.rule.uid}: {exc} in '{hv.text}'", rules=[branch.rule.uid]) from exc
+        if value is None:
+            for var, _ in _expr_vars(hv.value):
+                if env.get(var) is None:
+                    origin = env.get("$origin", {}).get(var)
+                    if origin:
+                        assumptions.append(origin)
+            if unknown_gov and branch.rule.date_attr:
+                assumptions.append(("case:case", branch.rule.date_attr))
+        return value
+
+
+def _expr_vars(e: Any) -> list[tuple[str, int]]:
+    from .expr import variables
+
+    return variables(e)

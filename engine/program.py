@@ -1,0 +1,674 @@
+"""Compile checked rules into a :class:`Program`: flat branches, strata, and every check
+that needs the whole rule base (variables, exceptions, cycles, versions, engine limits).
+
+A rule's ``when`` is expanded into disjunctive normal form: one :class:`Branch` per way the
+rule can hold. Each branch has ordered positive patterns and single-pattern negations; a
+negated conjunction becomes an auxiliary predicate derived by a synthetic branch. Strata
+order evaluation so that everything a negation or an exception looks at is complete first.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from .errors import Diagnostics, Location, suggest
+from .expr import Expr, ExprError, describe, params_used, static_type_of, typecheck, variables
+from .kb import CASE_TYPE, KB, Attribute
+from .model import AnyOf, Condition, Defeat, Head, HeadValue, Not, Operand, Pattern, Rule, Test
+from .values import NUMERIC_UNITS
+
+__all__ = ["Program", "Branch", "CPattern", "CTest", "CHead", "compile_program", "AUX_PREFIX", "DEFEAT_PREFIX"]
+
+AUX_PREFIX = "$aux:"
+DEFEAT_PREFIX = "$defeat:"
+MAX_BRANCHES_PER_RULE = 64
+# durable_rules structural limits (see ../shared/notes/durable-rules.md §4.5)
+DURABLE_MAX_RULES = 4000
+DURABLE_MAX_SAME_FIRST = 256
+DURABLE_MAX_ALPHA_FANOUT = 500
+
+
+@dataclass(frozen=True)
+class CTest:
+    attr: str
+    op: str
+    kind: str  # lit | var | param
+    value: Any
+    loc: Location
+
+
+@dataclass(frozen=True)
+class CPattern:
+    alias: str
+    type: str
+    tests: tuple[CTest, ...]
+    binds: tuple[tuple[str, str], ...]  # (variable, attribute) bound here
+    loc: Location
+
+
+@dataclass(frozen=True)
+class CHead:
+    type: str
+    attrs: tuple[tuple[str, HeadValue], ...]
+    loc: Location
+
+
+@dataclass(frozen=True)
+class CDefeat:
+    target: str  # rule id
+    match: tuple[tuple[str, str], ...]
+    loc: Location
+
+
+@dataclass
+class Branch:
+    uid: str  # "<rule uid>#<n>" or "<rule uid>#<n>~aux<k>"
+    rule: Rule
+    index: int
+    positives: tuple[CPattern, ...]
+    negations: tuple[CPattern, ...]
+    heads: tuple[CHead, ...]
+    defeats: tuple[CDefeat, ...]
+    var_types: dict[str, tuple[str, str | None, bool]]  # var -> (vtype, ref target, entity)
+    var_source: dict[str, tuple[str, str]]  # var -> (alias, attr)
+    aux: bool = False
+    stratum: int = 0
+    uses_default_date: bool = False
+
+    @property
+    def rule_id(self) -> str:
+        return self.rule.id
+
+
+@dataclass
+class Program:
+    kb: KB
+    rules: list[Rule]
+    branches: list[Branch]
+    derived_types: dict[str, dict[str, Attribute]]  # aux types only; kb types are in kb
+    strata: int
+    type_strata: dict[str, int]
+    rule_versions: dict[str, list[Rule]]
+    producers: dict[str, list[str]]  # type -> branch uids
+    consumers: dict[str, list[str]]  # type -> branch uids (positive or negative)
+    defeaters: dict[str, list[str]]  # target rule id -> defeating branch uids
+    fingerprint: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def attr_type(self, tname: str, attr: str) -> Attribute | None:
+        if tname in self.derived_types:
+            return self.derived_types[tname].get(attr)
+        t = self.kb.types.get(tname)
+        if t is None:
+            return None
+        if attr == "key":
+            return _KEY_ATTR(tname)
+        return t.attributes.get(attr)
+
+    def branch(self, uid: str) -> Branch:
+        return self._by_uid[uid]
+
+    def finish(self) -> None:
+        self._by_uid = {b.uid: b for b in self.branches}
+
+
+def _KEY_ATTR(tname: str) -> Attribute:
+    return Attribute("key", "ref", {}, {}, {}, (), {}, tname, None, True, Location("-"))
+
+
+# ---- DNF expansion -----------------------------------------------------------------------
+
+Item = Any  # Pattern | ("not", list[list[Item]])
+
+
+def _expand(conds: tuple[Condition, ...]) -> list[list[Item]]:
+    """Expand any/not into a list of branches; each branch a list of Pattern | NegGroup."""
+    branches: list[list[Item]] = [[]]
+    for c in conds:
+        if isinstance(c, Pattern):
+            for b in branches:
+                b.append(c)
+        elif isinstance(c, AnyOf):
+            alts: list[list[Item]] = []
+            for br in c.branches:
+                alts.extend(_expand(br))
+            branches = [b + a for b in branches for a in alts]
+        elif isinstance(c, Not):
+            inner = _expand(c.body)
+            # not (A or B) == not A and not B
+            for b in branches:
+                for alt in inner:
+                    b.append(("not", alt, c.loc))
+        if len(branches) > MAX_BRANCHES_PER_RULE:
+            break
+    return branches
+
+
+# ---- compiling one branch ------------------------------------------------------------------
+
+
+class _Compiler:
+    def __init__(self, kb: KB, diags: Diagnostics):
+        self.kb = kb
+        self.diags = diags
+        self.aux_types: dict[str, dict[str, Attribute]] = {}
+        self.branches: list[Branch] = []
+
+    def attr(self, tname: str, attr: str) -> Attribute | None:
+        if tname in self.aux_types:
+            return self.aux_types[tname].get(attr)
+        if attr == "key":
+            return _KEY_ATTR(tname)
+        t = self.kb.types.get(tname)
+        return t.attributes.get(attr) if t else None
+
+    def err(self, rule: Rule, loc: Location, code: str, msg: str, hint: str = "") -> None:
+        self.diags.error(loc, code, msg, rule.id, hint)
+
+    def compile_rule(self, rule: Rule) -> None:
+        alts = _expand(rule.when)
+        if len(alts) > MAX_BRANCHES_PER_RULE:
+            self.err(rule, rule.loc, "too-many-branches",
+                     f"'any' expands into more than {MAX_BRANCHES_PER_RULE} alternatives; split the rule")
+            return
+        used_anywhere: set[str] = set()
+        bound_at: dict[str, Location] = {}
+        for i, items in enumerate(alts):
+            b = self.compile_branch(rule, i, items, f"{rule.uid}#{i}", rule.then, rule.defeats,
+                                    used_anywhere, bound_at, outer={})
+            if b is not None:
+                self.branches.append(b)
+        for var, loc in sorted(bound_at.items(), key=lambda kv: (kv[1].line, kv[1].col, kv[0])):
+            if var not in used_anywhere and not var.startswith("_"):
+                self.err(rule, loc, "unused-variable",
+                         f"variable ${var} is bound but never used (name it ${'_' + var} to silence this)")
+
+    def compile_branch(
+        self,
+        rule: Rule,
+        index: int,
+        items: list[Item],
+        uid: str,
+        heads: tuple[Head, ...],
+        defeats: tuple[Defeat, ...],
+        used_anywhere: set[str],
+        bound_at: dict[str, Location],
+        outer: dict[str, tuple[str, str | None, bool]],
+        aux: bool = False,
+    ) -> Branch | None:
+        var_types: dict[str, tuple[str, str | None, bool]] = dict(outer)
+        var_source: dict[str, tuple[str, str]] = {}
+        positives: list[CPattern] = []
+        negations: list[CPattern] = []
+        ok = True
+        pats = [x for x in items if isinstance(x, Pattern)]
+        negs = [x for x in items if not isinstance(x, Pattern)]
+        for n, p in enumerate(pats):
+            alias = f"p{n}"
+            tests: list[CTest] = []
+            binds: list[tuple[str, str]] = []
+            for t in p.tests:
+                a = self.attr(p.type, t.attr)
+                if a is None:
+                    continue
+                if t.operand.kind == "var":
+                    var = t.operand.value
+                    if t.op == "=" and var not in var_types:
+                        entity = a.type == "ref"
+                        var_types[var] = (a.type, a.to, entity)
+                        var_source[var] = (alias, t.attr)
+                        binds.append((var, t.attr))
+                        bound_at.setdefault(var, t.operand.loc)
+                        continue
+                    if var not in var_types:
+                        self.err(rule, t.operand.loc, "undefined-variable",
+                                 f"variable ${var} is used before it is bound", suggest(var, var_types))
+                        ok = False
+                        continue
+                    used_anywhere.add(var)
+                    if not self.compatible(rule, t, a, var_types[var], p.type):
+                        ok = False
+                        continue
+                tests.append(CTest(t.attr, t.op, t.operand.kind, t.operand.value, t.loc))
+            positives.append(CPattern(alias, p.type, tuple(tests), tuple(binds), p.loc))
+        if not positives and (negs or heads):
+            self.err(rule, rule.loc, "no-positive-condition",
+                     "a rule (or each of its alternatives) needs at least one positive condition")
+            return None
+        for k, (_, body, nloc) in enumerate(negs):
+            neg = self.compile_negation(rule, body, nloc, var_types, used_anywhere, f"{uid}~aux{k}")
+            if neg is None:
+                ok = False
+            else:
+                negations.append(CPattern(f"n{k}", neg.type, neg.tests, (), neg.loc))
+        cheads: list[CHead] = []
+        uses_default_date = False
+        for h in heads:
+            for name, hv in h.attrs:
+                a = self.attr(h.type, name)
+                if a is None:
+                    continue
+                if hv.kind == "var":
+                    if hv.value not in var_types:
+                        self.err(rule, hv.loc, "undefined-variable", f"variable ${hv.value} is not bound by the conditions",
+                                 suggest(hv.value, var_types))
+                        ok = False
+                        continue
+                    used_anywhere.add(hv.value)
+                    vt = var_types[hv.value]
+                    if static_type_of(vt[0]) != static_type_of(a.type) or (a.type == "ref" and vt[0] == "ref" and a.to != vt[1]):
+                        self.err(rule, hv.loc, "type-mismatch",
+                                 f"${hv.value} is {self.describe_var(vt)} but '{h.type}.{name}' is {self.describe_attr(a)}")
+                        ok = False
+                    elif vt[0] == "enum" and a.type == "enum":
+                        pass
+                elif hv.kind == "expr":
+                    e: Expr = hv.value
+                    for var, _col in variables(e):
+                        used_anywhere.add(var)
+                    try:
+                        st = typecheck(e, {v: t[0] for v, t in var_types.items()},
+                                       {n: p.type for n, p in self.kb.parameters.items()})
+                    except ExprError as exc:
+                        loc = Location(hv.loc.path, hv.loc.line, hv.loc.col + max(exc.col, 0))
+                        self.err(rule, loc, "bad-expression", f"expression: {exc}")
+                        ok = False
+                        continue
+                    want = static_type_of(a.type)
+                    if st != want and not (st[0] == "num" and want[0] == "num" and a.type in ("number", "integer") and st[1] == ()):
+                        self.err(rule, hv.loc, "type-mismatch",
+                                 f"expression gives {describe(st)} but '{h.type}.{name}' is {self.describe_attr(a)}")
+                        ok = False
+                    if _uses_default_date(e):
+                        uses_default_date = True
+            cheads.append(CHead(h.type, h.attrs, h.loc))
+        cdefeats: list[CDefeat] = []
+        for d in defeats:
+            for attr, var in d.match:
+                if var not in var_types:
+                    self.err(rule, d.loc, "undefined-variable", f"defeats: variable ${var} is not bound")
+                    ok = False
+                    continue
+                used_anywhere.add(var)
+                if not var_types[var][2]:
+                    self.err(rule, d.loc, "bad-match",
+                             f"defeats: match through entity variables only (${var} is a {var_types[var][0]} value)")
+                    ok = False
+            cdefeats.append(CDefeat(d.target, d.match, d.loc))
+        if not ok:
+            return None
+        return Branch(uid, rule, index, tuple(positives), tuple(negations), tuple(cheads), tuple(cdefeats),
+                      var_types, var_source, aux=aux, uses_default_date=uses_default_date)
+
+    def compile_negation(
+        self,
+        rule: Rule,
+        body: list[Item],
+        loc: Location,
+        outer: dict[str, tuple[str, str | None, bool]],
+        used_anywhere: set[str],
+        aux_uid: str,
+    ) -> CPattern | None:
+        pats = [x for x in body if isinstance(x, Pattern)]
+        simple = len(body) == 1 and len(pats) == 1
+        if simple:
+            p = pats[0]
+            tests = []
+            ok = True
+            for t in p.tests:
+                a = self.attr(p.type, t.attr)
+                if a is None:
+                    continue
+                if t.operand.kind == "var":
+                    var = t.operand.value
+                    if var not in outer:
+                        simple = False
+                        break
+                    if not outer[var][2] or a.type != "ref":
+                        self.err(rule, t.operand.loc, "bad-negation",
+                                 f"a negated condition may join the rest of the rule only through entities "
+                                 f"(${var} is a {outer[var][0]} value)")
+                        ok = False
+                        continue
+                    used_anywhere.add(var)
+                    if not self.compatible(rule, t, a, outer[var], p.type):
+                        ok = False
+                        continue
+                tests.append(CTest(t.attr, t.op, t.operand.kind, t.operand.value, t.loc))
+            if simple:
+                return CPattern("n", p.type, tuple(tests), (), p.loc) if ok else None
+        # a negated conjunction (or a pattern binding its own variables): an auxiliary predicate
+        used_inner: set[str] = set()
+        inner_bound: dict[str, Location] = {}
+        # shared variables: outer variables referenced inside
+        shared = sorted(v for v in _vars_in(body) if v in outer)
+        for v in shared:
+            if not outer[v][2]:
+                self.err(rule, loc, "bad-negation",
+                         f"a negated condition may join the rest of the rule only through entities "
+                         f"(${v} is a {outer[v][0]} value)")
+                return None
+        aux_type = AUX_PREFIX + aux_uid
+        self.aux_types[aux_type] = {
+            v: Attribute(v, "ref", {}, {}, {}, (), {}, outer[v][1], None, True, loc) for v in shared
+        }
+        # inner variables that are outer are joined, not re-bound: seed them as "outer" types
+        head = Head(aux_type, tuple((v, HeadValue("var", v, loc, "$" + v)) for v in shared), loc)
+        b = self.compile_branch(rule, 0, body, aux_uid, (head,), (), used_inner, inner_bound, outer={}, aux=True)
+        if b is None:
+            return None
+        # re-link: the aux branch must bind each shared variable itself
+        for v in shared:
+            used_anywhere.add(v)
+            if v not in b.var_source:
+                self.err(rule, loc, "bad-negation", f"the negated block must itself mention ${v}")
+                return None
+        for var, vloc in inner_bound.items():
+            if var not in used_inner and var not in shared and not var.startswith("_"):
+                self.err(rule, vloc, "unused-variable", f"variable ${var} is bound but never used")
+        self.branches.append(b)
+        tests = tuple(CTest(v, "=", "var", v, loc) for v in shared)
+        return CPattern("n", aux_type, tests, (), loc)
+
+    def compatible(self, rule: Rule, t: Test, a: Attribute, vt: tuple[str, str | None, bool], tname: str) -> bool:
+        op = t.op
+        if op == "contains":
+            ok = vt[0] in ("enum", "string")
+        elif a.type == "ref" or vt[0] == "ref":
+            ok = a.type == vt[0] == "ref" and (a.to == vt[1] or a.to is None or vt[1] is None)
+        else:
+            ok = static_type_of(a.type) == static_type_of(vt[0])
+        if not ok:
+            self.err(rule, t.operand.loc, "type-mismatch",
+                     f"'{tname}.{t.attr}' is {self.describe_attr(a)} but ${t.operand.value} is {self.describe_var(vt)}")
+        return ok
+
+    @staticmethod
+    def describe_attr(a: Attribute) -> str:
+        if a.type == "ref":
+            return f"a reference to {a.to}"
+        return describe(static_type_of(a.type)) if a.type in NUMERIC_UNITS else a.type
+
+    @staticmethod
+    def describe_var(vt: tuple[str, str | None, bool]) -> str:
+        if vt[0] == "ref":
+            return f"a reference to {vt[1]}"
+        return describe(static_type_of(vt[0])) if vt[0] in NUMERIC_UNITS else vt[0]
+
+
+def _uses_default_date(e: Expr) -> bool:
+    if e.kind == "call" and e.value == "param" and len(e.args) == 1:
+        return True
+    return any(_uses_default_date(a) for a in e.args)
+
+
+def _vars_in(items: list[Item]) -> set[str]:
+    out: set[str] = set()
+    for x in items:
+        if isinstance(x, Pattern):
+            for t in x.tests:
+                if t.operand.kind == "var":
+                    out.add(t.operand.value)
+        else:
+            out |= _vars_in(x[1])
+    return out
+
+
+# ---- whole-program checks --------------------------------------------------------------------
+
+
+def _check_versions(rules: list[Rule], diags: Diagnostics) -> dict[str, list[Rule]]:
+    by_id: dict[str, list[Rule]] = {}
+    for r in rules:
+        by_id.setdefault(r.id, []).append(r)
+    for rid, versions in by_id.items():
+        if len(versions) == 1:
+            continue
+        seen: dict[str, Rule] = {}
+        for r in versions:
+            if r.version in seen:
+                first = seen[r.version]
+                if not (r.dated and first.dated):
+                    diags.error(r.loc, "duplicate-rule-id",
+                                f"rule id '{rid}' is already used at {first.loc} (give versions distinct 'version' "
+                                f"and 'valid' intervals, or rename)", rid, related=[first.loc])
+                else:
+                    diags.error(r.loc, "duplicate-version", f"version '{r.version}' of '{rid}' is defined twice", rid,
+                                related=[first.loc])
+                continue
+            seen[r.version] = r
+        ordered = sorted(versions, key=lambda r: (r.valid_from or _dt.date.min))
+        for a, b in zip(ordered, ordered[1:]):
+            if not a.dated or not b.dated:
+                continue
+            a_end = a.valid_to or _dt.date.max
+            if a_end >= (b.valid_from or _dt.date.min):
+                diags.error(b.loc, "overlapping-versions",
+                            f"version '{b.version}' of '{rid}' (from {b.valid_from}) overlaps version "
+                            f"'{a.version}' (valid to {a.valid_to or 'open end'})", rid, related=[a.loc])
+    return by_id
+
+
+def _check_defeats(rules: list[Rule], branches: list[Branch], by_id: dict[str, list[Rule]], kb: KB,
+                   diags: Diagnostics) -> dict[str, list[str]]:
+    defeaters: dict[str, list[str]] = {}
+    graph = nx.DiGraph()
+    for b in branches:
+        for d in b.defeats:
+            if d.target not in by_id:
+                diags.error(d.loc, "dangling-exception", f"defeats unknown rule '{d.target}'", b.rule_id,
+                            suggest(d.target, by_id))
+                continue
+            if d.target == b.rule_id:
+                diags.error(d.loc, "cyclic-exception", "a rule cannot defeat itself", b.rule_id)
+                continue
+            for target in by_id[d.target]:
+                for h in target.then:
+                    t = kb.types.get(h.type)
+                    for attr, _ in d.match:
+                        if t is not None and attr not in t.attributes:
+                            diags.error(d.loc, "bad-match",
+                                        f"defeats {d.target}: its conclusion '{h.type}' has no attribute '{attr}'",
+                                        b.rule_id, suggest(attr, t.attributes))
+            defeaters.setdefault(d.target, []).append(b.uid)
+            graph.add_edge(b.rule_id, d.target, loc=d.loc)
+    for cycle in nx.simple_cycles(graph):
+        if len(cycle) < 2:
+            continue
+        locs = [graph.edges[cycle[i], cycle[(i + 1) % len(cycle)]]["loc"] for i in range(len(cycle))]
+        first = min(range(len(cycle)), key=lambda i: cycle[i])
+        ordered = cycle[first:] + cycle[:first]
+        diags.error(min(locs), "cyclic-exception",
+                    "exceptions form a cycle: " + " -> ".join(ordered + [ordered[0]]), ordered[0],
+                    related=sorted(locs)[1:])
+    return defeaters
+
+
+def _stratify(branches: list[Branch], input_types: set[str], diags: Diagnostics) -> tuple[dict[str, int], int]:
+    """Assign strata to predicates and branches; report cycles through negation or exceptions.
+
+    A defeated rule reads the synthetic predicate ``$defeat:<rule id>`` negatively, so its
+    defeaters are complete before it is evaluated.
+    """
+    targets = {d.target for b in branches for d in b.defeats}
+    graph = nx.DiGraph()
+    for t in sorted(input_types):
+        graph.add_node(t)
+
+    def add(u: str, v: str, neg: bool, loc: Location, rule: str) -> None:
+        d = graph.get_edge_data(u, v)
+        if d is None or (neg and not d["neg"]):
+            graph.add_edge(u, v, neg=neg, loc=loc, rule=rule)
+
+    for b in branches:
+        heads = [h.type for h in b.heads] + [DEFEAT_PREFIX + d.target for d in b.defeats]
+        for h in heads:
+            graph.add_node(h)
+            for p in b.positives:
+                add(p.type, h, False, p.loc, b.rule_id)
+            for n in b.negations:
+                add(n.type, h, True, n.loc, b.rule_id)
+            if not b.aux and b.rule.id in targets:
+                add(DEFEAT_PREFIX + b.rule.id, h, True, b.rule.loc, b.rule_id)
+    strata: dict[str, int] = {t: 0 for t in graph.nodes}
+    bad = False
+    for comp in sorted(nx.strongly_connected_components(graph), key=lambda c: sorted(c)):
+        sub = graph.subgraph(comp)
+        neg_edges = [(u, v, d) for u, v, d in sub.edges(data=True) if d["neg"]]
+        if neg_edges:
+            u, v, d = min(neg_edges, key=lambda e: (e[2]["loc"], e[0], e[1]))
+            names = sorted(x.replace(DEFEAT_PREFIX, "exception of ") for x in comp if not x.startswith(AUX_PREFIX))
+            diags.error(d["loc"], "negation-cycle",
+                        f"a cycle through negation or an exception: {', '.join(names)} depend on each other",
+                        d["rule"])
+            bad = True
+    if bad:
+        return strata, 0
+    cond = nx.condensation(graph)
+    members = cond.graph["mapping"]
+    comp_stratum: dict[int, int] = {}
+    for c in nx.topological_sort(cond):
+        s = 0
+        for pred in cond.predecessors(c):
+            neg = any(graph.edges[u, v]["neg"] for u in cond.nodes[pred]["members"]
+                      for v in graph.successors(u) if members[v] == c)
+            s = max(s, comp_stratum[pred] + (1 if neg else 0))
+        comp_stratum[c] = s
+    for node, c in members.items():
+        strata[node] = comp_stratum[c]
+    for b in branches:
+        s = 0
+        for p in b.positives:
+            s = max(s, strata.get(p.type, 0))
+        for n in b.negations:
+            s = max(s, strata.get(n.type, 0) + 1)
+        if not b.aux and b.rule.id in targets:
+            s = max(s, strata.get(DEFEAT_PREFIX + b.rule.id, 0) + 1)
+        b.stratum = s
+    return strata, max(strata.values(), default=0)
+
+
+def _check_params_in_conditions(branches: list[Branch], kb: KB, diags: Diagnostics) -> None:
+    for b in branches:
+        r = b.rule
+        for p in list(b.positives) + list(b.negations):
+            for t in p.tests:
+                if t.kind != "param":
+                    continue
+                param = kb.parameters[t.value]
+                vals = param.values_between(r.valid_from, r.valid_to)
+                if len(vals) != 1:
+                    span = f"{r.valid_from or 'the beginning'} .. {r.valid_to or 'open end'}"
+                    diags.error(t.loc, "param-not-constant",
+                                f"parameter '{t.value}' has {len(vals)} values during the rule's validity ({span}); "
+                                f"give the rule versions with 'valid' intervals, one per value", r.id)
+                    continue
+                pv = vals[0]
+                if (r.valid_from is None and pv.start > _dt.date(1900, 1, 1)) or (
+                        r.valid_from is not None and pv.start > r.valid_from):
+                    diags.error(t.loc, "param-not-in-force",
+                                f"parameter '{t.value}' has no value before {pv.start}, but the rule is valid from "
+                                f"{r.valid_from or 'the beginning'}; set the rule's valid.from", r.id)
+
+
+def _check_templates(rules: list[Rule], branches: list[Branch], diags: Diagnostics) -> None:
+    bvars: dict[str, set[str]] = {}
+    for b in branches:
+        if b.aux:
+            continue
+        bvars.setdefault(b.rule.uid, set()).update(b.var_types)
+    for r in rules:
+        names = bvars.get(r.uid)
+        if names is None:
+            continue
+        head_attrs = {n for h in r.then for n, _ in h.attrs}
+        for lang, text in r.because.items():
+            for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}", text):
+                name = m.group(1).split(".")[0]
+                if name not in names and name not in head_attrs:
+                    diags.error(r.loc, "bad-template", f"because.{lang} uses {{{name}}}, which is neither a variable "
+                                f"nor an attribute of the conclusion", r.id, suggest(name, names | head_attrs))
+
+
+def _check_durable_limits(branches: list[Branch], diags: Diagnostics) -> None:
+    n_rules = 2 * len(branches)
+    if n_rules > DURABLE_MAX_RULES:
+        diags.error(Location("rules"), "durable-limit",
+                    f"{n_rules} compiled durable rules exceed the per-ruleset limit of {DURABLE_MAX_RULES}")
+    first: dict[tuple[str, tuple[Any, ...]], list[Branch]] = {}
+    for b in branches:
+        if not b.positives:
+            continue
+        p = b.positives[0]
+        key = (p.type, tuple((t.attr, t.op, t.kind, str(t.value)) for t in p.tests))
+        first.setdefault(key, []).append(b)
+    for key, bs in first.items():
+        if 2 * len(bs) > DURABLE_MAX_SAME_FIRST:
+            diags.error(bs[0].positives[0].loc, "durable-limit",
+                        f"{len(bs)} rules start with the same condition on '{key[0]}' "
+                        f"(durable_rules allows {DURABLE_MAX_SAME_FIRST // 2}); reorder their conditions",
+                        bs[0].rule_id)
+    types = {p.type for b in branches for p in b.positives + b.negations}
+    if len(types) > DURABLE_MAX_ALPHA_FANOUT:
+        diags.error(Location("rules"), "durable-limit",
+                    f"{len(types)} fact types are tested; durable_rules hangs above {DURABLE_MAX_ALPHA_FANOUT}")
+
+
+def _check_reachability(program: Program, diags: Diagnostics) -> None:
+    produced = {t for t, ps in program.producers.items() if ps}
+    for b in program.branches:
+        if b.aux:
+            continue
+        for p in b.positives:
+            t = program.kb.types.get(p.type)
+            if t is not None and t.derived and p.type not in produced:
+                diags.error(p.loc, "unreachable-rule",
+                            f"no rule derives '{p.type}', so this rule can never apply", b.rule_id,
+                            severity="warning")
+
+
+def compile_program(rules: list[Rule], kb: KB, diags: Diagnostics) -> Program:
+    comp = _Compiler(kb, diags)
+    for r in sorted(rules, key=lambda r: (r.id, r.version)):
+        if not r.broken:
+            comp.compile_rule(r)
+    branches = sorted(comp.branches, key=lambda b: b.uid)
+    by_id = _check_versions(rules, diags)
+    defeaters = _check_defeats(rules, branches, by_id, kb, diags)
+    input_types = {t.name for t in kb.types.values() if t.kind == "entity"}
+    type_strata, top = _stratify(branches, input_types, diags)
+    _check_params_in_conditions(branches, kb, diags)
+    _check_templates(rules, branches, diags)
+    _check_durable_limits(branches, diags)
+    producers: dict[str, list[str]] = {}
+    consumers: dict[str, list[str]] = {}
+    for b in branches:
+        for h in b.heads:
+            producers.setdefault(h.type, []).append(b.uid)
+        for p in b.positives + b.negations:
+            consumers.setdefault(p.type, []).append(b.uid)
+    top = max([b.stratum for b in branches], default=0)
+    program = Program(kb, rules, branches, comp.aux_types, top, type_strata, by_id, producers, consumers, defeaters)
+    _check_reachability(program, diags)
+    program.finish()
+    return program
+
+
+def fingerprint(files: list[tuple[str, bytes]]) -> str:
+    h = hashlib.sha256()
+    for name, data in sorted(files):
+        h.update(name.encode())
+        h.update(b"\0")
+        h.update(data)
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+_ = (itertools, CASE_TYPE, Operand)

@@ -1,0 +1,204 @@
+"""A rule base: kb + rules loaded, checked and compiled, with its fingerprint; and analysis.
+
+This is the library's entry point; the CLI and ``kzcopyright.analyze`` are thin layers on it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import Diagnostic, Diagnostics, EvaluationError, InputError, Location
+from .evaluate import EvalContext
+from .kb import KB, load_kb
+from .model import Rule
+from .program import Program, compile_program, fingerprint
+from .result import Result, build_result
+from .rules import find_rule_files, load_rules
+from .scenario import Scenario, load_scenarios, scenario_from_data
+from .yamlio import load_text
+
+__all__ = [
+    "RuleBase",
+    "load_rulebase",
+    "default_rules_dir",
+    "default_kb_dir",
+    "examples_dir",
+    "list_examples",
+    "load_case",
+    "evaluate_case",
+    "choose_engine",
+    "ENGINES",
+]
+
+ENGINES = ("durable", "python")
+_PKG_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_rules_dir() -> Path:
+    return _PKG_ROOT / "rules"
+
+
+def default_kb_dir() -> Path:
+    return _PKG_ROOT / "kb"
+
+
+def examples_dir(kb_dir: Path | None = None) -> Path:
+    return (kb_dir or default_kb_dir()) / "examples"
+
+
+def list_examples(kb_dir: Path | None = None) -> list[str]:
+    d = examples_dir(kb_dir)
+    return sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []
+
+
+@dataclass
+class RuleBase:
+    kb: KB
+    rules: list[Rule]
+    program: Program
+    fingerprint: str
+    rules_dir: Path
+    kb_dir: Path
+    warnings: list[Diagnostic] = field(default_factory=list)
+    _backends: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def backend(self, engine: str) -> Any:
+        if engine not in self._backends:
+            if engine == "durable":
+                from .durable_backend import DurableBackend
+
+                self._backends[engine] = DurableBackend.for_program(self.program)
+            else:
+                from .pybackend import PythonBackend
+
+                self._backends[engine] = PythonBackend(self.program)
+        return self._backends[engine]
+
+
+_CACHE: dict[tuple[str, str, str], RuleBase] = {}
+
+
+def _display_root(path: Path) -> Path:
+    cwd = Path.cwd()
+    try:
+        path.resolve().relative_to(cwd)
+        return cwd
+    except ValueError:
+        return path.resolve().parent
+
+
+def load_rulebase(rules_dir: Path | str | None = None, kb_dir: Path | str | None = None,
+                  *, strict: bool = True, rule_files: list[Path] | None = None) -> RuleBase:
+    """Load, check and compile; raises :class:`InputError` listing every problem.
+
+    With ``strict=False`` the rule base is returned with its diagnostics in ``warnings``
+    only when it has no errors; errors always raise.
+    """
+    rdir = Path(rules_dir) if rules_dir else default_rules_dir()
+    kdir = Path(kb_dir) if kb_dir else default_kb_dir()
+    diags = Diagnostics()
+    kb = load_kb(kdir.resolve(), diags, display_root=_display_root(kdir))
+    if not rdir.is_dir():
+        diags.error(Location(str(rdir)), "no-such-dir", "rules directory not found")
+        raise InputError(diags.errors)
+    files = rule_files if rule_files is not None else find_rule_files(rdir)
+    blobs: list[tuple[str, bytes]] = []
+    for p in kb.files + list(files):
+        try:
+            blobs.append((p.resolve().relative_to(p.resolve().parents[1]).as_posix(), p.read_bytes()))
+        except OSError:
+            pass
+    fp = fingerprint(blobs)
+    key = (str(rdir.resolve()), str(kdir.resolve()), fp)
+    if key in _CACHE and rule_files is None:
+        return _CACHE[key]
+    rules = load_rules(list(files), kb, diags, display_root=_display_root(rdir))
+    program = compile_program(rules, kb, diags)
+    program.fingerprint = fp
+    if diags.errors:
+        raise InputError(diags.items)
+    rb = RuleBase(kb, rules, program, fp, rdir, kdir, diags.warnings)
+    if rule_files is None:
+        _CACHE[key] = rb
+    return rb
+
+
+def load_case(rb: RuleBase, case: Any, *, example: str | None = None) -> Scenario:
+    """A case from a path, a mapping, YAML/JSON text, a Scenario, or a bundled example."""
+    diags = Diagnostics()
+    if isinstance(case, Scenario):
+        return case
+    if example is not None:
+        path = examples_dir(rb.kb_dir) / f"{example}.yaml"
+        if not path.is_file():
+            from .errors import suggest
+
+            names = list_examples(rb.kb_dir)
+            hint = suggest(example, names) or ("examples: " + ", ".join(names))
+            raise InputError([Diagnostic(Location(example), "unknown-example", f"no bundled example '{example}'",
+                                         "-", hint)])
+        case = path
+    if isinstance(case, (str, Path)) and not (isinstance(case, str) and "\n" in case):
+        path = Path(case)
+        scenarios = load_scenarios(path, rb.kb, diags, shown=str(case) if example is None else f"examples/{path.name}")
+    elif isinstance(case, str):
+        data = load_text(case, "<case>", diags)
+        s = scenario_from_data(data, rb.kb, diags, "<case>", "case") if data is not None else None
+        scenarios = [s] if s else []
+    elif isinstance(case, Mapping):
+        from .yamlio import LDict
+
+        data = _to_located(case)
+        s = scenario_from_data(data, rb.kb, diags, "<case>", str(case.get("id", "case")))
+        scenarios = [s] if s else []
+        _ = LDict
+    else:
+        raise InputError([Diagnostic(Location("<case>"), "bad-case", f"cannot read a case from {type(case).__name__}")])
+    if diags.errors:
+        raise InputError(diags.items)
+    if len(scenarios) != 1:
+        raise InputError([Diagnostic(Location(str(case)), "many-cases",
+                                     f"the file holds {len(scenarios)} cases; analyze takes one (use batch)")])
+    return scenarios[0]
+
+
+def _to_located(value: Any) -> Any:
+    from .yamlio import LDict, LList
+
+    if isinstance(value, Mapping):
+        d = LDict()
+        d.loc = Location("<case>")
+        d.key_locs, d.val_locs = {}, {}
+        for k, v in value.items():
+            d[k] = _to_located(v)
+        return d
+    if isinstance(value, (list, tuple)):
+        seq = LList(_to_located(v) for v in value)
+        seq.loc = Location("<case>")
+        seq.item_locs = [seq.loc] * len(seq)
+        return seq
+    return value
+
+
+def choose_engine(engine: str | None) -> tuple[str, str]:
+    """(engine to use, notice). The default is durable where it imports, else python."""
+    from .durable_backend import durable_available, durable_import_error
+
+    if engine == "python":
+        return "python", ""
+    if durable_available():
+        return "durable", ""
+    notice = (f"notice: durable_rules is not available on Python {sys.version_info.major}."
+              f"{sys.version_info.minor} ({durable_import_error().split(':')[0]}); using the python engine")
+    if engine == "durable":
+        raise EvaluationError(notice.replace("notice: ", "").replace("; using the python engine", ""))
+    return "python", notice
+
+
+def evaluate_case(rb: RuleBase, scenario: Scenario, engine: str) -> Result:
+    backend = rb.backend(engine)
+    ctx: EvalContext = backend.evaluate(scenario)
+    return build_result(ctx, engine, rb.fingerprint)

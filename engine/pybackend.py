@@ -1,0 +1,68 @@
+"""The plain-Python backend: a stratified, semi-naive evaluator over the compiled program.
+
+It is the oracle the durable backend is tested against, the evaluator behind why-not
+analysis, and the engine where durable_rules cannot be imported (Python ≥ 3.13).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from .evaluate import L, U, EvalContext
+from .program import Branch, Program
+from .scenario import Fact, Scenario
+
+__all__ = ["PythonBackend"]
+
+
+class PythonBackend:
+    name = "python"
+
+    def __init__(self, program: Program):
+        self.program = program
+        self.by_stratum: dict[int, list[Branch]] = {}
+        for b in program.branches:
+            self.by_stratum.setdefault(b.stratum, []).append(b)
+
+    def evaluate(self, scenario: Scenario) -> EvalContext:
+        ctx = EvalContext(self.program, scenario)
+        for k in sorted(self.by_stratum):
+            branches = self.by_stratum[k]
+            # semi-naive: after the first round, only matches using a fact new since the
+            # previous round can fire again
+            delta: set[str] | None = None
+            while True:
+                fresh: set[str] = set()
+                for b in branches:
+                    for mode in (L, U):
+                        for premises in self._matches(ctx, b, mode, delta):
+                            for fact, _m in ctx.fire(b, mode, premises):
+                                fresh.add(fact.fid)
+                if not fresh:
+                    break
+                delta = fresh
+        return ctx
+
+    def _matches(self, ctx: EvalContext, b: Branch, mode: str, delta: set[str] | None
+                 ) -> Iterator[list[Fact]]:
+        store = ctx.store
+        pats = b.positives
+
+        def rec(i: int, env: dict[str, Any], chosen: list[Fact], used_delta: bool) -> Iterator[list[Fact]]:
+            if i == len(pats):
+                if delta is None or used_delta:
+                    yield list(chosen)
+                return
+            pat = pats[i]
+            for fid in ctx._candidates(pat, env):
+                if not store.in_mode(fid, mode):
+                    continue
+                f = store.facts[fid]
+                new_env = ctx.match(b, pat, f, env, mode, None)
+                if new_env is None:
+                    continue
+                chosen.append(f)
+                yield from rec(i + 1, new_env, chosen, used_delta or (delta is not None and fid in delta))
+                chosen.pop()
+
+        yield from rec(0, {}, [], False)

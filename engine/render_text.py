@@ -1,0 +1,124 @@
+"""Plain-text report of a :class:`~.result.Result`, readable in an 80-column terminal.
+
+Returns lines; printing is the CLI's job.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from .kb import KB
+from .result import REPORTED_KINDS, Result, format_value
+
+__all__ = ["report_lines"]
+
+WIDTH = 80
+_STATUS = {"holds": "HOLDS", "undetermined": "UNDETERMINED", "defeated": "DEFEATED", "does_not_hold": "DOES NOT HOLD"}
+_HEADINGS = {
+    "conclusion": "Conclusions",
+    "remedy": "Civil remedies",
+    "liability": "Liability",
+    "action": "Recommended actions",
+}
+
+
+def _wrap(text: str, indent: str = "  ", first: str | None = None) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=first if first is not None else indent,
+                         subsequent_indent=indent, break_on_hyphens=False) or [first or indent]
+
+
+def _t(texts: dict[str, str], lang: str) -> str:
+    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+
+
+def cite_label(kb: KB, citation: str, lang: str = "en") -> str:
+    bits = citation.split("/")
+    act = kb.acts.get(bits[0])
+    short = ""
+    if act is not None:
+        short = _t(act.short, lang) if act.short else _t(act.title, lang)
+    label = f"Art. {bits[1]}" if len(bits) > 1 else ""
+    if len(bits) > 2:
+        label += f"({bits[2]})"
+    if len(bits) > 3:
+        label += f"({bits[3]})"
+    return f"{short} {label}".strip()
+
+
+def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False) -> list[str]:
+    out: list[str] = []
+    out.extend(_wrap(f"Case: {result.case_title} [{result.case_id}]", "  ", ""))
+    if result.dates:
+        out.extend(_wrap("Dates: " + ", ".join(f"{k} {v}" for k, v in sorted(result.dates.items())), "  ", ""))
+    out.append("")
+    for kind in REPORTED_KINDS:
+        items = [c for c in result.conclusions if c.kind == kind]
+        if not items:
+            continue
+        out.append(_HEADINGS[kind])
+        out.append("-" * len(_HEADINGS[kind]))
+        for c in items:
+            head = f"[{_STATUS[c.status]}] {_t(c.title, lang)}"
+            attrs = ", ".join(f"{k}={format_value(v)}" for k, v in sorted(c.attributes.items()))
+            out.extend(_wrap(head, "    ", "  "))
+            if attrs:
+                out.extend(_wrap(attrs, "      ", "      "))
+            expl = _t(c.explanation, lang)
+            if expl:
+                out.extend(_wrap(expl, "      "))
+            if c.citations:
+                out.extend(_wrap("Law: " + "; ".join(cite_label(kb, x, lang) for x in c.citations), "      "))
+            if c.status == "undetermined" and c.depends_on:
+                qs = [_t(d["question"], lang) or f"{d['fact']}.{d['attribute']}" for d in c.depends_on]
+                out.extend(_wrap("Depends on: " + " / ".join(qs), "      "))
+            if c.defeated_by:
+                out.extend(_wrap("Defeated by: " + "; ".join(
+                    f"{d['rule']} ({', '.join(cite_label(kb, x, lang) for x in d['citations'])})" for d in c.defeated_by),
+                    "      "))
+        out.append("")
+    if result.does_not_hold:
+        out.append("Does not hold")
+        out.append("-------------")
+        for d in result.does_not_hold:
+            out.extend(_wrap(f"{_t(d['title'], lang)} ({'; '.join(cite_label(kb, x, lang) for x in d['citations'])})",
+                             "    ", "  "))
+        out.append("")
+    if result.conflicts:
+        out.append("Conflicts")
+        out.append("---------")
+        for c in result.conflicts:
+            out.extend(_wrap(f"[{c['status']}] {' vs '.join(c['types'])}: rules {', '.join(c['rules'])}", "    ", "  "))
+        out.append("")
+    if result.undetermined:
+        out.append("Still undetermined — what would decide it")
+        out.append("-----------------------------------------")
+        for u in result.undetermined:
+            q = _t(u["question"], lang) or f"{u['fact']}.{u['attribute']}"
+            out.extend(_wrap(f"{q} ({u['fact']}.{u['attribute']}; affects {', '.join(u['affects'])})", "    ", "  - "))
+        out.append("")
+    if result.assumptions:
+        out.append("Assumptions made where the law is unsettled")
+        out.append("-------------------------------------------")
+        for a in result.assumptions:
+            out.extend(_wrap(_t(a["text"], lang), "    ", "  - "))
+        out.append("")
+    if result.parameters:
+        out.append("Parameters used")
+        out.append("---------------")
+        for p in result.parameters:
+            out.extend(_wrap(f"{_t(p['title'], lang)} on {p['date']}: {format_value(p['value'])} — {p['source']}",
+                             "    ", "  - "))
+        out.append("")
+    if result.versions and verbose:
+        out.append("Rule versions")
+        out.append("-------------")
+        for v in result.versions:
+            out.extend(_wrap(f"{v['rule']} v{v['version']} ({v['valid_from']} .. {v['valid_to'] or 'now'})", "    ", "  - "))
+        out.append("")
+    out.append(f"Engine: {result.engine}; rule base {result.rulebase['fingerprint']}.")
+    out.extend(_wrap(result.disclaimer, "", ""))
+    return out
+
+
+_ = Any

@@ -1,0 +1,248 @@
+"""Scenarios (cases): the facts of one case, checked against the vocabulary.
+
+A scenario file (YAML or JSON) holds one case, or several under ``cases:``::
+
+    id: marketplace-photos
+    title: Photographs copied onto a marketplace without permission
+    dates: {act_date: 2021-06-15, learned_date: 2021-07-01}   # attributes of the 'case' fact
+    facts:
+      - person: {key: photographer}
+      - work: {key: photos, kind: photograph, author: photographer}
+    expect: {...}            # only in test cases; see docs/maintainers.md
+
+A fact the case does not state is *unknown*, not false; ``null`` says so explicitly.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import Diagnostics, Location, suggest
+from .kb import CASE_TYPE, KB
+from .schema import Checker
+from .values import canonical_value, value_matches_type
+from .yamlio import LDict, LList, load_file, load_text
+
+__all__ = ["Fact", "Scenario", "load_scenarios", "scenario_from_data", "SCENARIO_KEYS"]
+
+SCENARIO_KEYS = ["id", "title", "description", "perspective", "dates", "facts", "expect", "tags", "source"]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """An input or derived fact. ``attrs`` holds known attributes only (unknown = absent)."""
+
+    fid: str
+    type: str
+    attrs: tuple[tuple[str, Any], ...]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        for k, v in self.attrs:
+            if k == name:
+                return v
+        return default
+
+    def has(self, name: str) -> bool:
+        return any(k == name for k, _ in self.attrs)
+
+    @property
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.attrs)
+
+
+@dataclass
+class Scenario:
+    id: str
+    title: str
+    facts: list[Fact]
+    path: str = ""
+    loc: Location = field(default_factory=lambda: Location("-"))
+    description: str = ""
+    expect: Any = None
+    raw: Any = None
+
+    def fact(self, fid: str) -> Fact | None:
+        for f in self.facts:
+            if f.fid == fid:
+                return f
+        return None
+
+
+def _as_plain(value: Any) -> Any:
+    if isinstance(value, LList):
+        return [_as_plain(v) for v in value]
+    if isinstance(value, LDict):
+        return {k: _as_plain(v) for k, v in value.items()}
+    return value
+
+
+def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default_id: str) -> Scenario | None:
+    ck = Checker(diags, path)
+    data = ck.mapping(data, "a case", default_id)
+    if data is None:
+        return None
+    sid = data.get("id", default_id)
+    if not isinstance(sid, (str, int)) or isinstance(sid, bool):
+        diags.error(data.val_loc("id"), "bad-type", "case id must be text", default_id)
+        sid = default_id
+    sid = str(sid)
+    ck.keys(data, SCENARIO_KEYS, sid, what="case")
+    facts: list[Fact] = []
+    case_attrs: dict[str, Any] = {"key": "case"}
+    case_t = kb.types.get(CASE_TYPE)
+    if "dates" in data:
+        dates = ck.mapping(data["dates"], "dates", sid, data.val_loc("dates"))
+        for name, value in (dates or {}).items():
+            a = case_t.attributes.get(str(name)) if case_t else None
+            if a is None or a.type != "date":
+                known = [x.name for x in case_t.attributes.values() if x.type == "date"] if case_t else []
+                diags.error(dates.key_loc(name), "unknown-date", f"'{name}' is not a date of the case", sid,
+                            suggest(str(name), known) or "dates: " + ", ".join(known))
+                continue
+            if value is None:
+                continue
+            problem = value_matches_type("date", value)
+            if problem:
+                diags.error(dates.val_loc(name), "bad-date", f"{name} must be {problem}, got {value!r}", sid)
+                continue
+            case_attrs[str(name)] = value
+    if "perspective" in data and case_t is not None:
+        a = case_t.attributes.get("perspective")
+        v = data["perspective"]
+        if a is None:
+            diags.error(data.key_loc("perspective"), "unknown-attribute", "the vocabulary has no case perspective", sid)
+        elif v is not None and str(v) not in a.values:
+            diags.error(data.val_loc("perspective"), "unknown-value", f"'{v}' is not a perspective", sid,
+                        suggest(str(v), a.values) or "values: " + ", ".join(a.values))
+        elif v is not None:
+            case_attrs["perspective"] = str(v)
+    keys: dict[str, dict[str, Location]] = {}
+    raw_facts: list[tuple[str, LDict, Location]] = []
+    seq = ck.sequence(data.get("facts", LList()), "facts", sid, data.loc) if "facts" in data else LList()
+    if seq is not None and not hasattr(seq, "item_locs"):
+        seq.item_locs = []
+        seq.loc = data.loc
+    for i, item in enumerate(seq or []):
+        iloc = seq.item_loc(i)
+        if not isinstance(item, LDict) or len(item) != 1:
+            diags.error(iloc, "bad-fact", "a fact is a mapping {type: {key: ..., attribute: value}}", sid)
+            continue
+        (tname, body), = item.items()
+        tname = str(tname)
+        t = kb.types.get(tname)
+        if t is None or t.kind != "entity" or tname == CASE_TYPE:
+            entities = [x.name for x in kb.types.values() if x.kind == "entity" and x.name != CASE_TYPE]
+            why = "is a conclusion, derived by the rules" if t is not None and t.kind != "entity" else "is not a fact type"
+            if tname == CASE_TYPE:
+                why = "is given by the case's 'dates'"
+            diags.error(item.key_loc(tname), "unknown-type", f"'{tname}' {why}", sid, suggest(tname, entities))
+            continue
+        if not isinstance(body, LDict):
+            diags.error(item.val_loc(tname), "bad-fact", f"the attributes of '{tname}' must be a mapping", sid)
+            continue
+        key = body.get("key")
+        if not isinstance(key, (str, int)) or isinstance(key, bool) or str(key) == "":
+            diags.error(body.loc, "missing-key", f"'{tname}' needs a 'key' naming it", sid)
+            continue
+        key = str(key)
+        if key in keys.setdefault(tname, {}):
+            diags.error(body.val_loc("key"), "duplicate-fact", f"{tname} '{key}' is stated twice", sid,
+                        related=[keys[tname][key]])
+            continue
+        keys[tname][key] = body.val_loc("key")
+        raw_facts.append((tname, body, iloc))
+    for tname, body, iloc in raw_facts:
+        t = kb.types[tname]
+        attrs: dict[str, Any] = {}
+        for aname, value in body.items():
+            aname = str(aname)
+            if aname == "key":
+                attrs["key"] = str(value)
+                continue
+            a = t.attributes.get(aname)
+            if a is None:
+                diags.error(body.key_loc(aname), "unknown-attribute", f"'{tname}' has no attribute '{aname}'", sid,
+                            suggest(aname, t.attributes))
+                continue
+            if value is None:
+                continue  # explicitly unknown
+            vloc = body.val_loc(aname)
+            problem = value_matches_type(a.type, _as_plain(value))
+            if problem:
+                diags.error(vloc, "type-mismatch", f"'{tname}.{aname}' must be {problem}, got {_as_plain(value)!r}", sid)
+                continue
+            if a.type == "enum" and str(value) not in a.values:
+                diags.error(vloc, "unknown-value", f"'{value}' is not a value of '{tname}.{aname}'", sid,
+                            suggest(str(value), a.values) or "values: " + ", ".join(a.values))
+                continue
+            if a.type == "list":
+                bad = [v for v in value if not isinstance(v, str) or v not in a.values]
+                if bad:
+                    diags.error(vloc, "unknown-value", f"'{bad[0]}' is not a value of '{tname}.{aname}'", sid,
+                                suggest(str(bad[0]), a.values) or "values: " + ", ".join(a.values))
+                    continue
+                value = tuple(sorted(set(value)))
+            elif a.type == "ref":
+                if a.to and str(value) not in keys.get(a.to, {}):
+                    diags.error(vloc, "unknown-reference", f"no {a.to} with key '{value}' in this case", sid,
+                                suggest(str(value), keys.get(a.to, {})))
+                    continue
+                value = str(value)
+            else:
+                value = canonical_value(a.type, value)
+            attrs[aname] = value
+        missing = [a.name for a in t.attributes.values() if a.required and a.name not in attrs]
+        for m in missing:
+            diags.error(body.loc, "missing-attribute", f"'{tname}' '{attrs.get('key')}' needs '{m}' "
+                        f"({t.attributes[m].type} to {t.attributes[m].to})", sid)
+        facts.append(Fact(f"{tname}:{attrs['key']}", tname, tuple(sorted(attrs.items()))))
+    facts.append(Fact("case:case", CASE_TYPE, tuple(sorted(case_attrs.items()))))
+    facts.sort(key=lambda f: f.fid)
+    title = data.get("title", sid)
+    return Scenario(
+        id=sid,
+        title=str(title),
+        facts=facts,
+        path=path,
+        loc=data.loc,
+        description=str(data.get("description", "")),
+        expect=data.get("expect"),
+        raw=data,
+    )
+
+
+def load_scenarios(path: Path, kb: KB, diags: Diagnostics, shown: str | None = None,
+                   text: str | None = None) -> list[Scenario]:
+    """Load one file holding a case or ``cases: [...]``."""
+    name = shown or str(path)
+    data = load_text(text, name, diags) if text is not None else load_file(path, diags, name)
+    if data is None:
+        if not diags.errors:
+            diags.error(Location(name, 1, 1), "empty-file", "the file is empty")
+        return []
+    if isinstance(data, LDict) and "cases" in data:
+        Checker(diags, name).keys(data, ["cases", "article", "topic", "description"], "-", what="case file")
+        seq = data["cases"]
+        if not isinstance(seq, LList):
+            diags.error(data.val_loc("cases"), "bad-shape", "cases must be a list", "-")
+            return []
+        out = []
+        for i, item in enumerate(seq):
+            s = scenario_from_data(item, kb, diags, name, f"{Path(name).stem}#{i + 1}")
+            if s is not None:
+                out.append(s)
+        ids: dict[str, Location] = {}
+        for s in out:
+            if s.id in ids:
+                diags.error(s.loc, "duplicate-case", f"case id '{s.id}' is used twice in this file", s.id,
+                            related=[ids[s.id]])
+            ids[s.id] = s.loc
+        return out
+    s = scenario_from_data(data, kb, diags, name, Path(name).stem)
+    return [s] if s is not None else []
+
+
+_ = (_dt, Mapping)

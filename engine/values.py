@@ -1,0 +1,124 @@
+"""Value types of the vocabulary, their units, and canonical forms of values.
+
+Numbers are computed exactly (``fractions.Fraction``) and stored canonically: an ``int``
+when integral, else a float rounded to 6 decimals. Dates are ``datetime.date`` in the model
+and ISO strings in JSON. Units make "tenge compared with MCI" a load error.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from fractions import Fraction
+from typing import Any, Mapping
+
+__all__ = [
+    "SCALAR_TYPES",
+    "NUMERIC_UNITS",
+    "unit_of",
+    "type_for_unit",
+    "canonical_number",
+    "canonical_value",
+    "json_value",
+    "is_numeric_type",
+    "value_matches_type",
+    "UNIT_NAMES",
+]
+
+# numeric value types and their dimension (unit exponents)
+NUMERIC_UNITS: dict[str, dict[str, int]] = {
+    "number": {},
+    "integer": {},
+    "tenge": {"tenge": 1},
+    "mci": {"mci": 1},
+    "tenge_per_mci": {"tenge": 1, "mci": -1},
+    "years": {"year": 1},
+    "months": {"month": 1},
+    "days": {"day": 1},
+    "hours": {"hour": 1},
+    "percent": {"percent": 1},
+}
+
+UNIT_NAMES = {
+    "tenge": "tenge",
+    "mci": "MCI",
+    "tenge_per_mci": "tenge per MCI",
+    "years": "years",
+    "months": "months",
+    "days": "days",
+    "hours": "hours",
+    "percent": "%",
+}
+
+SCALAR_TYPES = set(NUMERIC_UNITS) | {"bool", "enum", "date", "string", "ref", "list"}
+
+
+def is_numeric_type(t: str) -> bool:
+    return t in NUMERIC_UNITS
+
+
+def unit_of(t: str) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(NUMERIC_UNITS[t].items()))
+
+
+def type_for_unit(unit: tuple[tuple[str, int], ...]) -> str:
+    for name, u in NUMERIC_UNITS.items():
+        if name == "integer":
+            continue
+        if tuple(sorted(u.items())) == unit:
+            return name
+    return "number" if not unit else "(" + "·".join(f"{k}^{v}" for k, v in unit) + ")"
+
+
+def canonical_number(x: Any) -> int | float:
+    """Exact number → the canonical stored form (int when integral, else 6-decimal float)."""
+    if isinstance(x, bool):
+        raise TypeError("bool is not a number")
+    if isinstance(x, int):
+        return x
+    fr = Fraction(x) if not isinstance(x, Fraction) else x
+    if fr.denominator == 1:
+        return int(fr.numerator)
+    return round(float(fr), 6)
+
+
+def canonical_value(vtype: str, value: Any) -> Any:
+    if vtype in NUMERIC_UNITS:
+        return canonical_number(value)
+    if vtype == "list":
+        return sorted(set(value))
+    return value
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    if isinstance(value, Fraction):
+        return canonical_number(value)
+    return value
+
+
+def value_matches_type(vtype: str, value: Any, spec: Mapping[str, Any] | None = None) -> str:
+    """Return "" if ``value`` fits ``vtype``, else a short description of what was expected."""
+    if vtype == "bool":
+        return "" if isinstance(value, bool) else "true or false"
+    if vtype in NUMERIC_UNITS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"a number ({UNIT_NAMES.get(vtype, vtype)})"
+        if vtype == "integer" and not (isinstance(value, int) or float(value).is_integer()):
+            return "a whole number"
+        if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+            return "a finite number"
+        if abs(value) > 10**15:
+            return "a number of at most 15 digits"
+        return ""
+    if vtype == "date":
+        if isinstance(value, _dt.datetime) or not isinstance(value, _dt.date):
+            return "a date YYYY-MM-DD"
+        return ""
+    if vtype in ("string", "enum", "ref"):
+        return "" if isinstance(value, str) else "text"
+    if vtype == "list":
+        return "" if isinstance(value, list) else "a list"
+    return f"a value of type {vtype}"

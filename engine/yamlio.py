@@ -1,0 +1,241 @@
+"""Strict, safe YAML (and JSON) loading that keeps every node's position.
+
+Rules, kb files and scenarios are data, never code: only the safe loader's standard tags are
+accepted, duplicate keys are errors at the key's line, and aliases, depth and size are bounded
+so that a hostile file cannot expand or nest without limit. Mappings and sequences come back
+as :class:`LDict` / :class:`LList`, which remember where each key and item stood.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Diagnostics, Location
+
+__all__ = ["LDict", "LList", "load_file", "load_text", "Limits", "LIMITS", "loc_of"]
+
+
+class Limits:
+    """Input limits, documented in docs/errors.md."""
+
+    max_bytes = 5 * 1024 * 1024
+    max_depth = 64
+    max_aliases = 100
+    max_nodes = 200_000
+    max_string = 100_000
+
+
+LIMITS = Limits()
+
+
+class LDict(dict):  # type: ignore[type-arg]
+    """A dict that knows where it, each key and each value stood in the source."""
+
+    loc: Location
+    key_locs: dict[Any, Location]
+    val_locs: dict[Any, Location]
+
+    def key_loc(self, key: Any) -> Location:
+        return self.key_locs.get(key, self.loc)
+
+    def val_loc(self, key: Any) -> Location:
+        return self.val_locs.get(key, self.key_loc(key))
+
+
+class LList(list):  # type: ignore[type-arg]
+    """A list that knows where it and each item stood in the source."""
+
+    loc: Location
+    item_locs: list[Location]
+
+    def item_loc(self, i: int) -> Location:
+        if 0 <= i < len(self.item_locs):
+            return self.item_locs[i]
+        return self.loc
+
+
+def loc_of(value: Any, default: Location) -> Location:
+    return getattr(value, "loc", default)
+
+
+_ALLOWED_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+class _Converter:
+    def __init__(self, path: str, diags: Diagnostics):
+        self.path = path
+        self.diags = diags
+        self.loader = yaml.SafeLoader("")
+        self.nodes = 0
+        self.aliases_seen: set[int] = set()
+
+    def loc(self, node: yaml.Node) -> Location:
+        return Location(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def convert(self, node: yaml.Node, depth: int = 0) -> Any:
+        self.nodes += 1
+        if self.nodes > LIMITS.max_nodes:
+            raise _Abort(self.loc(node), "too-large", f"file has more than {LIMITS.max_nodes} YAML nodes")
+        if depth > LIMITS.max_depth:
+            raise _Abort(self.loc(node), "too-deep", f"nesting deeper than {LIMITS.max_depth} levels")
+        if node.tag not in _ALLOWED_TAGS:
+            raise _Abort(
+                self.loc(node),
+                "unsafe-tag",
+                f"YAML tag '{node.tag}' is not allowed: rules and cases are data, never code",
+            )
+        if isinstance(node, yaml.MappingNode):
+            out = LDict()
+            out.loc = self.loc(node)
+            out.key_locs = {}
+            out.val_locs = {}
+            for knode, vnode in node.value:
+                if not isinstance(knode, yaml.ScalarNode):
+                    raise _Abort(self.loc(knode), "bad-key", "mapping keys must be plain scalars")
+                key = self.convert(knode, depth + 1)
+                if isinstance(key, (_dt.date, float)) or key is None:
+                    key = knode.value
+                if key in out:
+                    self.diags.error(
+                        self.loc(knode),
+                        "duplicate-key",
+                        f"duplicate key '{key}' (first at line {out.key_locs[key].line})",
+                        related=[out.key_locs[key]],
+                    )
+                    continue
+                out.key_locs[key] = self.loc(knode)
+                out.val_locs[key] = self.loc(vnode)
+                out[key] = self.convert(vnode, depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            seq = LList()
+            seq.loc = self.loc(node)
+            seq.item_locs = []
+            for item in node.value:
+                seq.item_locs.append(self.loc(item))
+                seq.append(self.convert(item, depth + 1))
+            return seq
+        assert isinstance(node, yaml.ScalarNode)
+        if len(node.value) > LIMITS.max_string:
+            raise _Abort(self.loc(node), "too-long", f"string longer than {LIMITS.max_string} characters")
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise _Abort(self.loc(node), "yaml-value", f"bad value: {getattr(exc, 'problem', exc)}") from exc
+
+
+class _Abort(Exception):
+    def __init__(self, loc: Location, code: str, message: str):
+        super().__init__(message)
+        self.loc = loc
+        self.code = code
+        self.message = message
+
+
+class _CountingComposer(yaml.SafeLoader):
+    """A SafeLoader whose composer counts aliases (billion-laughs guard)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.alias_count = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D401 - pyyaml hook
+        if self.check_event(yaml.AliasEvent):
+            self.alias_count += 1
+            if self.alias_count > LIMITS.max_aliases:
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, f"more than {LIMITS.max_aliases} aliases", event.start_mark
+                )
+        return super().compose_node(parent, index)
+
+
+def load_text(text: str, path: str, diags: Diagnostics) -> Any:
+    """Parse ``text`` (YAML or JSON) into located data; problems go to ``diags``.
+
+    Returns ``None`` when the file could not be parsed at all.
+    """
+    diags.add_source(path, text)
+    if len(text.encode("utf-8", "surrogatepass")) > LIMITS.max_bytes:
+        diags.error(Location(path, 1, 1), "too-large", f"file is larger than {LIMITS.max_bytes} bytes")
+        return None
+    if "\x00" in text:
+        diags.error(Location(path, 1, 1), "binary", "file contains NUL bytes: not a text file")
+        return None
+    loader = _CountingComposer(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        col = mark.column + 1 if mark else 1
+        problem = exc.problem or exc.context or "invalid YAML"
+        code = "too-many-aliases" if "aliases" in str(problem) else "yaml-syntax"
+        diags.error(Location(path, line, col), code, f"YAML syntax error: {problem}")
+        return None
+    except yaml.YAMLError as exc:
+        diags.error(Location(path, 1, 1), "yaml-syntax", f"YAML error: {exc}")
+        return None
+    except RecursionError:
+        diags.error(Location(path, 1, 1), "too-deep", "nesting too deep")
+        return None
+    finally:
+        loader.dispose()
+    if node is None:
+        return None
+    try:
+        return _Converter(path, diags).convert(node)
+    except _Abort as abort:
+        diags.error(abort.loc, abort.code, abort.message)
+        return None
+    except RecursionError:
+        diags.error(Location(path, 1, 1), "too-deep", "nesting too deep")
+        return None
+
+
+def read_text(path: Path, diags: Diagnostics, shown: str | None = None) -> str | None:
+    """Read a file as UTF-8; a missing, unreadable or non-text file becomes one diagnostic."""
+    name = shown or str(path)
+    try:
+        if path.is_dir():
+            diags.error(Location(name, 0, 0), "not-a-file", "is a directory, not a file")
+            return None
+        size = path.stat().st_size
+        if size > LIMITS.max_bytes:
+            diags.error(Location(name, 1, 1), "too-large", f"file is larger than {LIMITS.max_bytes} bytes")
+            return None
+        data = path.read_bytes()
+    except FileNotFoundError:
+        diags.error(Location(name, 0, 0), "no-such-file", "no such file")
+        return None
+    except PermissionError:
+        diags.error(Location(name, 0, 0), "unreadable", "permission denied")
+        return None
+    except OSError as exc:
+        diags.error(Location(name, 0, 0), "unreadable", f"cannot read: {exc.strerror or exc}")
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        diags.error(Location(name, 1, 1), "encoding", f"not UTF-8 text (byte {exc.start})")
+        return None
+
+
+def load_file(path: Path, diags: Diagnostics, shown: str | None = None) -> Any:
+    text = read_text(path, diags, shown)
+    if text is None:
+        return None
+    return load_text(text, shown or str(path), diags)
