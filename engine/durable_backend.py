@@ -88,7 +88,7 @@ def _join_test(t: CTest, alias: str, attr: str) -> dict[str, Any]:
 
 def _is_entity_attr(program: Program, tname: str, attr: str) -> bool:
     a = program.attr_type(tname, attr)
-    return a is not None and a.type == "ref"
+    return a is not None and a.type == "ref" and a.required
 
 
 def _pattern(program: Program, b: Branch, p: CPattern, mode: str, negated: bool,
@@ -139,6 +139,8 @@ def compile_ruleset(program: Program, const: Callable[[Branch, CTest], Any]) -> 
                     act.append({"m": L})
                 pats.append({"va": {"$and": act}})
             for i, p in enumerate(b.positives):
+                if p.same_as is not None:
+                    continue  # the same fact as an earlier pattern: its tests run in the action
                 pats.append({p.alias: _pattern(program, b, p, mode, False, const)})
                 if i == 0 and b.stratum > 0:
                     pats.append({"gate": {"$and": [{"t": "$phase"}, {"n": b.stratum}]}})
@@ -198,7 +200,7 @@ class DurableBackend:
         return inst
 
     def _make_action(self, b: Branch, mode: str) -> Callable[[Any], None]:
-        aliases = [p.alias for p in b.positives]
+        aliases = [p.same_as or p.alias for p in b.positives]
 
         def action(c: Any) -> None:
             ctx = self.ctx

@@ -51,6 +51,7 @@ class CPattern:
     tests: tuple[CTest, ...]
     binds: tuple[tuple[str, str], ...]  # (variable, attribute) bound here
     loc: Location
+    same_as: str | None = None  # alias of an earlier pattern on the same entity (joined by key)
 
 
 @dataclass(frozen=True)
@@ -210,10 +211,19 @@ class _Compiler:
         ok = True
         pats = [x for x in items if isinstance(x, Pattern)]
         negs = [x for x in items if not isinstance(x, Pattern)]
+        key_alias: dict[str, tuple[str, str]] = {}  # var bound to an entity's key -> (alias, type)
         for n, p in enumerate(pats):
             alias = f"p{n}"
             tests: list[CTest] = []
             binds: list[tuple[str, str]] = []
+            same_as: str | None = None
+            for t in p.tests:
+                if t.attr == "key" and t.op == "=" and t.operand.kind == "var":
+                    prev = key_alias.get(t.operand.value)
+                    if prev is not None and prev[1] == p.type:
+                        same_as = prev[0]
+                    elif t.operand.value not in var_types:
+                        key_alias[t.operand.value] = (alias, p.type)
             for t in p.tests:
                 a = self.attr(p.type, t.attr)
                 if a is None:
@@ -221,7 +231,7 @@ class _Compiler:
                 if t.operand.kind == "var":
                     var = t.operand.value
                     if t.op == "=" and var not in var_types:
-                        entity = a.type == "ref"
+                        entity = a.type == "ref" and a.required
                         var_types[var] = (a.type, a.to, entity)
                         var_source[var] = (alias, t.attr)
                         binds.append((var, t.attr))
@@ -237,13 +247,15 @@ class _Compiler:
                         ok = False
                         continue
                 tests.append(CTest(t.attr, t.op, t.operand.kind, t.operand.value, t.loc))
-            positives.append(CPattern(alias, p.type, tuple(tests), tuple(binds), p.loc))
+            positives.append(CPattern(alias, p.type, tuple(tests), tuple(binds), p.loc, same_as))
         if not positives and (negs or heads):
             self.err(rule, rule.loc, "no-positive-condition",
                      "a rule (or each of its alternatives) needs at least one positive condition")
             return None
+        positive_types = {p.type for p in pats}
         for k, (_, body, nloc) in enumerate(negs):
-            neg = self.compile_negation(rule, body, nloc, var_types, used_anywhere, f"{uid}~aux{k}")
+            neg = self.compile_negation(rule, body, nloc, var_types, used_anywhere, f"{uid}~aux{k}",
+                                        positive_types)
             if neg is None:
                 ok = False
             else:
@@ -315,9 +327,12 @@ class _Compiler:
         outer: dict[str, tuple[str, str | None, bool]],
         used_anywhere: set[str],
         aux_uid: str,
+        positive_types: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> CPattern | None:
         pats = [x for x in body if isinstance(x, Pattern)]
-        simple = len(body) == 1 and len(pats) == 1
+        # durable's $not never sees a fact the rule already matched positively: a negation on
+        # a type the rule also matches positively goes through an auxiliary predicate
+        simple = len(body) == 1 and len(pats) == 1 and pats[0].type not in positive_types
         if simple:
             p = pats[0]
             tests = []
@@ -331,7 +346,7 @@ class _Compiler:
                     if var not in outer:
                         simple = False
                         break
-                    if not outer[var][2] or a.type != "ref":
+                    if not outer[var][2] or a.type != "ref" or not a.required:
                         self.err(rule, t.operand.loc, "bad-negation",
                                  f"a negated condition may join the rest of the rule only through entities "
                                  f"(${var} is a {outer[var][0]} value)")

@@ -54,7 +54,13 @@ class PythonBackend:
                     yield list(chosen)
                 return
             pat = pats[i]
-            for fid in ctx._candidates(pat, env):
+            if pat.same_as is not None:
+                cands: list[str] = [chosen[int(pat.same_as[1:])].fid]
+            else:
+                # each other positive condition matches a different fact (as in durable_rules)
+                taken = {f.fid for f in chosen}
+                cands = [x for x in ctx._candidates(pat, env) if x not in taken]
+            for fid in cands:
                 if not store.in_mode(fid, mode):
                     continue
                 f = store.facts[fid]
