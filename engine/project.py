@@ -191,10 +191,11 @@ def choose_engine(engine: str | None) -> tuple[str, str]:
         return "python", ""
     if durable_available():
         return "durable", ""
-    notice = (f"notice: durable_rules is not available on Python {sys.version_info.major}."
-              f"{sys.version_info.minor} ({durable_import_error().split(':')[0]}); using the python engine")
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    notice = f"notice: durable_rules does not import on Python {version}; using the python engine"
     if engine == "durable":
-        raise EvaluationError(notice.replace("notice: ", "").replace("; using the python engine", ""))
+        raise EvaluationError(f"the durable engine is not available on Python {version} "
+                              f"({durable_import_error()}); use --engine python")
     return "python", notice
 
 

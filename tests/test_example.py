@@ -59,7 +59,7 @@ def test_cli_text_and_json(tmp_path):
     assert "[HOLDS] Exclusive rights were infringed" in res.output
     assert "291,700" in res.output and "43,755,000" in res.output
     assert "Not legal advice; law as encoded up to" in res.output
-    assert max(len(line) for line in res.output.splitlines()) <= 80
+    assert max(len(line) for line in res.stdout.splitlines()) <= 80
     out = tmp_path / "r.json"
     res = runner.invoke(cli, ["--rules", str(RULES), "--kb", str(KB), "analyze", "--example", "marketplace-photos",
                               "--format", "json", "-o", str(out), "--engine", "python"])
