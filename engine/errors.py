@@ -68,9 +68,15 @@ class Diagnostic:
     def render(self) -> str:
         lines = [self.headline()]
         if self.source_line:
-            lines.append("    " + self.source_line.rstrip("\n"))
-            if self.location.col > 0:
-                lines.append("    " + " " * (self.location.col - 1) + "^")
+            src = self.source_line.rstrip("\n")
+            col = self.location.col
+            if len(src) > 100:  # a long (e.g. one-line JSON) source: show a window around the column
+                start = max(0, col - 50)
+                src = ("…" if start else "") + src[start:start + 100] + ("…" if start + 100 < len(src) else "")
+                col = col - start + (1 if start else 0)
+            lines.append("    " + src)
+            if col > 0:
+                lines.append("    " + " " * (col - 1) + "^")
         for rel in self.related:
             lines.append(f"    see also {rel}")
         return "\n".join(lines)

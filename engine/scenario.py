@@ -23,7 +23,7 @@ from typing import Any, Mapping
 from .errors import Diagnostics, Location, suggest
 from .kb import CASE_TYPE, KB
 from .schema import Checker
-from .values import canonical_value, value_matches_type
+from .values import canonical_value, parse_date, value_matches_type
 from .yamlio import LDict, LList, load_file, load_text
 
 __all__ = ["Fact", "Scenario", "load_scenarios", "scenario_from_data", "SCENARIO_KEYS"]
@@ -104,6 +104,7 @@ def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default
                 continue
             if value is None:
                 continue
+            value = parse_date(value)
             problem = value_matches_type("date", value)
             if problem:
                 diags.error(dates.val_loc(name), "bad-date", f"{name} must be {problem}, got {value!r}", sid)
@@ -170,6 +171,8 @@ def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default
             if value is None:
                 continue  # explicitly unknown
             vloc = body.val_loc(aname)
+            if a.type == "date":
+                value = parse_date(value)
             problem = value_matches_type(a.type, _as_plain(value))
             if problem:
                 diags.error(vloc, "type-mismatch", f"'{tname}.{aname}' must be {problem}, got {_as_plain(value)!r}", sid)

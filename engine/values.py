@@ -19,6 +19,7 @@ __all__ = [
     "canonical_number",
     "canonical_value",
     "json_value",
+    "parse_date",
     "is_numeric_type",
     "value_matches_type",
     "UNIT_NAMES",
@@ -96,6 +97,16 @@ def json_value(value: Any) -> Any:
         return [json_value(v) for v in value]
     if isinstance(value, Fraction):
         return canonical_number(value)
+    return value
+
+
+def parse_date(value: Any) -> Any:
+    """An ISO date string (as JSON carries dates) → date; anything else unchanged."""
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return _dt.date.fromisoformat(value)
+        except ValueError:
+            return value
     return value
 
 
