@@ -51,8 +51,8 @@ def test_exception_defeats_default(tmp_path, engine, flag, status):
 
 
 def test_conflict_without_exception_is_reported(tmp_path, engine):
-    rb = rulebase(tmp_path, [DEFAULT, dict(EXCEPTION, defeats=None, id="s.other")] if False else [
-        DEFAULT, {"id": "s.other", "when": [{"a": {"as": "$A", "flag": True}}], "then": [{"c1": {"e": "$A"}}]}])
+    other = {"id": "s.other", "when": [{"a": {"as": "$A", "flag": True}}], "then": [{"c1": {"e": "$A"}}]}
+    rb = rulebase(tmp_path, [DEFAULT, other])
     r = evaluate_case(rb, load_case(rb, case({"flag": True})), engine)
     assert len(r.conflicts) == 1
     conflict = r.conflicts[0]
