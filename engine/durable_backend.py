@@ -307,5 +307,3 @@ def _make_host() -> Any:
 
     return _Host()
 
-
-_ = U

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +18,9 @@ from typing import Any
 import networkx as nx
 
 from .errors import Diagnostics, Location, suggest
-from .expr import Expr, ExprError, describe, params_used, static_type_of, typecheck, variables
-from .kb import CASE_TYPE, KB, Attribute
-from .model import AnyOf, Condition, Defeat, Head, HeadValue, Not, Operand, Pattern, Rule, Test
+from .expr import Expr, ExprError, describe, static_type_of, typecheck, variables
+from .kb import KB, Attribute
+from .model import AnyOf, Condition, Defeat, Head, HeadValue, Not, Pattern, Rule, Test
 from .values import NUMERIC_UNITS
 
 __all__ = ["Program", "Branch", "CPattern", "CTest", "CHead", "compile_program", "AUX_PREFIX", "DEFEAT_PREFIX"]
@@ -685,5 +684,3 @@ def fingerprint(files: list[tuple[str, bytes]]) -> str:
         h.update(b"\0")
     return h.hexdigest()[:16]
 
-
-_ = (itertools, CASE_TYPE, Operand)

@@ -149,12 +149,9 @@ def load_case(rb: RuleBase, case: Any, *, example: str | None = None) -> Scenari
         s = scenario_from_data(data, rb.kb, diags, "<case>", "case") if data is not None else None
         scenarios = [s] if s else []
     elif isinstance(case, Mapping):
-        from .yamlio import LDict
-
         data = _to_located(case)
         s = scenario_from_data(data, rb.kb, diags, "<case>", str(case.get("id", "case")))
         scenarios = [s] if s else []
-        _ = LDict
     else:
         raise InputError([Diagnostic(Location("<case>"), "bad-case", f"cannot read a case from {type(case).__name__}")])
     if diags.errors:

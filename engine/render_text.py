@@ -6,7 +6,6 @@ Returns lines; printing is the CLI's job.
 from __future__ import annotations
 
 import textwrap
-from typing import Any
 
 from .kb import KB
 from .result import REPORTED_KINDS, Result, format_value
@@ -120,5 +119,3 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
     out.extend(_wrap(result.disclaimer, "", ""))
     return out
 
-
-_ = Any

@@ -15,7 +15,7 @@ from typing import Any
 
 from .evaluate import L, U, EvalContext, Firing
 from .kb import CASE_TYPE, KB
-from .program import AUX_PREFIX, DEFEAT_PREFIX, Program
+from .program import Program
 from .scenario import Fact
 from .values import json_value
 
@@ -392,5 +392,3 @@ class _Builder:
 def build_result(ctx: EvalContext, engine: str, fingerprint: str) -> Result:
     return _Builder(ctx, engine, fingerprint).build()
 
-
-_ = (AUX_PREFIX, DEFEAT_PREFIX)

@@ -16,13 +16,12 @@ See docs/rule-language.md for every construct.
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from pathlib import Path
 from typing import Any
 
 from .errors import Diagnostics, Location, suggest
-from .expr import ExprError, parse_expr, static_type_of, typecheck, describe
+from .expr import ExprError, parse_expr, static_type_of, describe
 from .kb import CASE_TYPE, KB, FactType
 from .model import AnyOf, Condition, Defeat, Head, HeadValue, Not, Operand, Pattern, Rule, Test
 from .schema import Checker
@@ -142,14 +141,14 @@ class _RuleParser:
                 if ftype.kind != "entity":
                     self.err(aloc, "unknown-attribute", f"derived fact '{tname}' has no key")
                     continue
-                vtype, a_to = "ref", tname
+                vtype = "ref"
             else:
                 a = ftype.attributes.get(attr)
                 if a is None:
                     self.err(aloc, "unknown-attribute", f"'{tname}' has no attribute '{attr}'",
                              suggest(attr, list(ftype.attributes) + (["key", "as"] if ftype.kind == "entity" else [])))
                     continue
-                vtype, a_to = a.type, a.to
+                vtype = a.type
             vl = body.val_loc(attr)
             if isinstance(spec, LDict):
                 for op_key, operand in spec.items():
@@ -447,5 +446,3 @@ def load_rules(paths: list[Path], kb: KB, diags: Diagnostics, display_root: Path
 def find_rule_files(root: Path) -> list[Path]:
     return sorted(p for p in root.glob("**/*.yaml") if p.is_file())
 
-
-_ = (_dt, typecheck)

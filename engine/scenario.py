@@ -15,10 +15,9 @@ A fact the case does not state is *unknown*, not false; ``null`` says so explici
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import Diagnostics, Location, suggest
 from .kb import CASE_TYPE, KB
@@ -247,5 +246,3 @@ def load_scenarios(path: Path, kb: KB, diags: Diagnostics, shown: str | None = N
     s = scenario_from_data(data, kb, diags, name, Path(name).stem)
     return [s] if s is not None else []
 
-
-_ = (_dt, Mapping)
