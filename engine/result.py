@@ -278,7 +278,9 @@ class _Builder:
             conclusions.append(c)
         order = {s: i for i, s in enumerate(STATUSES)}
         kind_order = {k: i for i, k in enumerate(REPORTED_KINDS + ("intermediate",))}
-        conclusions.sort(key=lambda c: (kind_order.get(c.kind, 9), order[c.status], c.type, c.fid))
+        conclusions.sort(key=lambda c: (kind_order.get(c.kind, 9), order[c.status], c.type,
+                                        json.dumps({k: json_value(v) for k, v in c.attributes.items()},
+                                                   sort_keys=True, ensure_ascii=False), c.fid))
         present_types = {c.type for c in conclusions if c.status in ("holds", "undetermined")}
         dnh = []
         for t in sorted(kb.types.values(), key=lambda t: t.name):

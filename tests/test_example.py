@@ -89,3 +89,32 @@ def test_lint_clean():
     res = CliRunner().invoke(cli, ["--rules", str(RULES), "--kb", str(KB), "rules", "lint"])
     assert res.exit_code == 0, res.output
     assert res.output.startswith("ok:")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("damage,holds,defeated", [
+    (583_399, "1", []),              # just below 200 MCI at the 2021 MCI of 2,917
+    (583_400, "2", ["1"]),           # exactly 200 MCI: meets the threshold (stated assumption)
+    (583_401, "2", ["1"]),
+    (2_916_999, "2", ["1"]),         # just below 1,000 MCI
+    (2_917_000, "3", ["1", "2"]),    # exactly 1,000 MCI
+])
+def test_art198_parts_by_damage(rb, engine, damage, holds, defeated):
+    import yaml
+
+    from .conftest import KB
+
+    data = yaml.safe_load((KB / "examples" / "marketplace-photos.yaml").read_text())
+    data["facts"][3]["use"]["damage_tenge"] = damage
+    r = evaluate_case(rb, load_case(rb, data), engine)
+    statuses = {c.attributes["part"]: c.status for c in r.find("criminal_liability")}
+    assert statuses[holds] == "holds"
+    for part in defeated:
+        assert statuses[part] == "defeated"
+    assert sorted(p for p, s in statuses.items() if s == "holds") == [holds]
+    if holds == "3":
+        c = r.find("criminal_liability", part="3")[0]
+        assert c.attributes["max_fine_tenge"] == 5000 * 2917
+        assert c.attributes["limitation_ends"].isoformat() == "2026-06-15"
