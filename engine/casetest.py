@@ -1,0 +1,143 @@
+"""YAML test cases: a case's facts plus what must (and must not) be concluded.
+
+A case file holds ``cases:``; each case is a scenario with an ``expect`` block::
+
+    expect:
+      holds:          [{compensation: {use: listing, min_tenge: 291700}}]
+      undetermined:   [{criminal_liability: {part: "2"}}]
+      defeated:       [{criminal_liability: {part: "1"}}]
+      does_not_hold:  [{infringement: {use: listing}}]    # neither holds nor undetermined
+      cites:          [copyright_law/49/1/6]              # cited by some conclusion
+      fired:          [criminal_code.198.2.significant_damage]   # the right answer for the right reason
+
+An expectation matches a conclusion of that type whose attributes include the given ones.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import Diagnostics, InputError
+from .project import RuleBase, evaluate_case
+from .result import Result
+from .scenario import Scenario, load_scenarios
+from .values import json_value, parse_date
+
+__all__ = ["CaseOutcome", "run_case", "load_case_files", "EXPECT_KEYS"]
+
+EXPECT_KEYS = ("holds", "undetermined", "defeated", "does_not_hold", "cites", "fired")
+
+
+@dataclass
+class CaseOutcome:
+    path: str
+    case_id: str
+    engine: str
+    failures: list[str] = field(default_factory=list)
+    result: Result | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def _norm(v: Any) -> Any:
+    v = parse_date(v) if isinstance(v, str) else v
+    if isinstance(v, list):
+        return sorted(json_value(x) for x in v)
+    return json_value(v)
+
+
+def _matches(c: Any, tname: str, attrs: dict[str, Any]) -> bool:
+    if c.type != tname:
+        return False
+    for k, v in attrs.items():
+        have = c.attributes.get(k)
+        if have is None:
+            return False
+        if isinstance(have, (int, float)) and isinstance(v, (int, float)) and not isinstance(v, bool):
+            if abs(float(have) - float(v)) > 1e-6:
+                return False
+            continue
+        if _norm(have) != _norm(v):
+            return False
+    return True
+
+
+def _describe(tname: str, attrs: dict[str, Any]) -> str:
+    inner = ", ".join(f"{k}={json_value(v)}" for k, v in attrs.items())
+    return f"{tname}({inner})"
+
+
+def _items(spec: Any) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for item in spec or []:
+        if isinstance(item, str):
+            out.append((item, {}))
+        elif isinstance(item, dict) and len(item) == 1:
+            (t, attrs), = item.items()
+            out.append((str(t), dict(attrs or {})))
+    return out
+
+
+def check_expectations(result: Result, expect: Any) -> list[str]:
+    failures: list[str] = []
+    if not isinstance(expect, dict):
+        return ["case has no 'expect' block"]
+    for status in ("holds", "undetermined", "defeated"):
+        for tname, attrs in _items(expect.get(status)):
+            found = [c for c in result.conclusions if _matches(c, tname, attrs)]
+            if not any(c.status == status for c in found):
+                got = ", ".join(f"{c.status}: {_describe(c.type, {k: c.attributes[k] for k in sorted(c.attributes)})}"
+                                for c in result.conclusions if c.type == tname) or "no such conclusion"
+                failures.append(f"expected {status}: {_describe(tname, attrs)}; got {got}")
+    for tname, attrs in _items(expect.get("does_not_hold")):
+        found = [c for c in result.conclusions if _matches(c, tname, attrs) and c.status in ("holds", "undetermined")]
+        if found:
+            failures.append(f"expected not to hold: {_describe(tname, attrs)}; got "
+                            + ", ".join(f"{c.status} ({', '.join(c.rules)})" for c in found))
+    cited = {x for c in result.conclusions if c.status in ("holds", "undetermined") for x in c.citations}
+    for cite in expect.get("cites") or []:
+        if not any(x == cite or x.startswith(str(cite) + "/") for x in cited):
+            failures.append(f"expected a conclusion citing {cite}; cited: {', '.join(sorted(cited)) or 'nothing'}")
+    fired = {d["rule"].split("@")[0] for d in result.derivations}
+    for rid in expect.get("fired") or []:
+        if rid not in fired:
+            failures.append(f"expected rule {rid} to apply; applied: {', '.join(sorted(fired))}")
+    return failures
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
+def load_case_files(rb: RuleBase, paths: list[Path]) -> list[Scenario]:
+    diags = Diagnostics()
+    out: list[Scenario] = []
+    for p in sorted(paths):
+        out.extend(load_scenarios(p, rb.kb, diags))
+    if diags.errors:
+        raise InputError(diags.errors)
+    return out
+
+
+def run_case(rb: RuleBase, scenario: Scenario, engine: str) -> CaseOutcome:
+    outcome = CaseOutcome(scenario.path, scenario.id, engine)
+    try:
+        result = evaluate_case(rb, scenario, engine)
+    except Exception as exc:  # reported as the case's failure, never a traceback
+        outcome.failures.append(f"evaluation failed: {exc}")
+        return outcome
+    outcome.result = result
+    outcome.failures = check_expectations(result, _plain(scenario.expect))
+    return outcome
+
+
+_ = _dt
