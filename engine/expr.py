@@ -35,11 +35,17 @@ Unit = tuple[tuple[str, int], ...]
 
 
 class ExprError(Exception):
-    """Raised for a syntax or type error in an expression; ``col`` is 1-based in the text."""
+    """Raised for a syntax or type error in an expression; ``col`` is 1-based in the text.
 
-    def __init__(self, message: str, col: int = 0):
+    ``kind`` is "syntax" or "type" (a unit or type error), so that the checker can report
+    the right error code.
+    """
+
+    def __init__(self, message: str, col: int = 0, kind: str = "syntax", hint: str = ""):
         super().__init__(message)
         self.col = col
+        self.kind = kind
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -204,23 +210,23 @@ def typecheck(e: Expr, var_types: Mapping[str, str], param_types: Mapping[str, s
         return ("str",)
     if e.kind == "var":
         if e.value not in var_types:
-            raise ExprError(f"variable ${e.value} is not bound by the rule's conditions", e.col)
+            raise ExprError(f"variable ${e.value} is not bound by the rule's conditions", e.col, "unbound")
         return static_type_of(var_types[e.value])
     if e.kind == "neg":
         t = typecheck(e.args[0], var_types, param_types)
         if t[0] != "num":
-            raise ExprError(f"cannot negate a {describe(t)}", e.col)
+            raise ExprError(f"cannot negate a {describe(t)}", e.col, "type")
         return t
     if e.kind == "bin":
         lt = typecheck(e.args[0], var_types, param_types)
         rt = typecheck(e.args[1], var_types, param_types)
         if lt[0] != "num" or rt[0] != "num":
-            raise ExprError(f"'{e.value}' needs numbers, got {describe(lt)} and {describe(rt)}", e.col)
+            raise ExprError(f"'{e.value}' needs numbers, got {describe(lt)} and {describe(rt)}", e.col, "type")
         lu, ru = dict(lt[1]), dict(rt[1])
         if e.value in "+-":
             if lu != ru:
                 raise ExprError(f"cannot {'add' if e.value == '+' else 'subtract'} {describe(rt)} "
-                                f"{'to' if e.value == '+' else 'from'} {describe(lt)}", e.col)
+                                f"{'to' if e.value == '+' else 'from'} {describe(lt)}", e.col, "type")
             return lt
         sign = 1 if e.value == "*" else -1
         out = dict(lu)
@@ -232,64 +238,64 @@ def typecheck(e: Expr, var_types: Mapping[str, str], param_types: Mapping[str, s
         if fn not in _FUNCS:
             from .errors import suggest
 
-            raise ExprError(f"unknown function '{fn}' {suggest(fn, _FUNCS)}".rstrip(), e.col)
+            raise ExprError(f"unknown function '{fn}'", e.col, "syntax", suggest(fn, _FUNCS))
         args = [typecheck(a, var_types, param_types) for a in e.args]
 
         def need(n: int | tuple[int, int]) -> None:
             lo, hi = (n, n) if isinstance(n, int) else n
             if not lo <= len(args) <= hi:
-                raise ExprError(f"{fn}() takes {lo if lo == hi else f'{lo} to {hi}'} arguments", e.col)
+                raise ExprError(f"{fn}() takes {lo if lo == hi else f'{lo} to {hi}'} arguments", e.col, "type")
 
         if fn == "param":
             need((1, 2))
             if e.args[0].kind != "str":
-                raise ExprError("param() needs a parameter name first", e.col)
+                raise ExprError("param() needs a parameter name first", e.col, "type")
             name = e.args[0].value
             if name not in param_types:
                 from .errors import suggest
 
-                raise ExprError(f"unknown parameter '{name}' {suggest(name, param_types)}".rstrip(), e.args[0].col)
+                raise ExprError(f"unknown parameter '{name}'", e.args[0].col, "param", suggest(name, param_types))
             if len(args) == 2 and args[1][0] != "date":
-                raise ExprError(f"param()'s second argument must be a date, got {describe(args[1])}", e.col)
+                raise ExprError(f"param()'s second argument must be a date, got {describe(args[1])}", e.col, "type")
             return static_type_of(param_types[name])
         if fn in ("min", "max"):
             if not args:
-                raise ExprError(f"{fn}() needs arguments", e.col)
+                raise ExprError(f"{fn}() needs arguments", e.col, "type")
             for a in args[1:]:
                 if a != args[0]:
-                    raise ExprError(f"{fn}() arguments must share one type", e.col)
+                    raise ExprError(f"{fn}() arguments must share one type", e.col, "type")
             return args[0]
         if fn in ("round", "floor", "ceil"):
             need(1)
             if args[0][0] != "num":
-                raise ExprError(f"{fn}() needs a number", e.col)
+                raise ExprError(f"{fn}() needs a number", e.col, "type")
             return args[0]
         if fn in ("add_years", "add_months", "add_days"):
             need(2)
             if args[0][0] != "date" or args[1][0] != "num":
-                raise ExprError(f"{fn}(date, number) got {describe(args[0])}, {describe(args[1])}", e.col)
+                raise ExprError(f"{fn}(date, number) got {describe(args[0])}, {describe(args[1])}", e.col, "type")
             return ("date",)
         if fn == "jan1_after":
             need(1)
             if args[0][0] != "date":
-                raise ExprError("jan1_after() needs a date", e.col)
+                raise ExprError("jan1_after() needs a date", e.col, "type")
             return ("date",)
         if fn == "year":
             need(1)
             if args[0][0] != "date":
-                raise ExprError("year() needs a date", e.col)
+                raise ExprError("year() needs a date", e.col, "type")
             return ("num", ())
         if fn == "date":
             need(3)
             if any(a[0] != "num" for a in args):
-                raise ExprError("date(y, m, d) needs numbers", e.col)
+                raise ExprError("date(y, m, d) needs numbers", e.col, "type")
             return ("date",)
         if fn == "days_between":
             need(2)
             if args[0][0] != "date" or args[1][0] != "date":
-                raise ExprError("days_between() needs two dates", e.col)
+                raise ExprError("days_between() needs two dates", e.col, "type")
             return ("num", (("day", 1),))
-    raise ExprError("bad expression", e.col)
+    raise ExprError("bad expression", e.col, "type")
 
 
 # ---- evaluation ---------------------------------------------------------------------------

@@ -96,6 +96,7 @@ class Attribute:
     of: str | None
     required: bool
     loc: Location
+    to_loc: Location | None = None
 
     @property
     def is_entity_ref(self) -> bool:
@@ -418,6 +419,7 @@ def _load_vocabulary(kb: KB, data: LDict, ck: Checker) -> None:
                 of=ck.string(ad, "of", asub),
                 required=ck.boolean(ad, "required", asub, default=(atype == "ref")),
                 loc=aspec.key_loc(aname),
+                to_loc=ad.val_loc("to") if "to" in ad else None,
             )
         contradicts: list[tuple[str, tuple[str, ...]]] = []
         if "contradicts" in spec:
@@ -501,7 +503,7 @@ def _check_vocabulary(kb: KB, diags: Diagnostics) -> None:
     for t in kb.types.values():
         for a in t.attributes.values():
             if a.type == "ref" and a.to and a.to not in kb.types:
-                diags.error(a.loc, "unknown-type", f"ref attribute points to unknown type '{a.to}'",
+                diags.error(a.to_loc or a.loc, "unknown-type", f"ref attribute points to unknown type '{a.to}'",
                             f"{t.name}.{a.name}", suggest(a.to, kb.types))
         for other, on in t.contradicts:
             ot = kb.types.get(other)

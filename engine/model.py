@@ -81,6 +81,7 @@ class HeadValue:
     value: Any
     loc: Location
     text: str = ""
+    col0: int = 0  # column of the expression text's first character (for error positions)
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ class Rule:
     file: str
     loc: Location
     params_in_conditions: tuple[str, ...] = ()
-    broken: bool = False  # had load errors: not compiled (avoids cascades of errors)
+    broken: bool = False
+    because_locs: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)  # had load errors: not compiled (avoids cascades of errors)
     expr_cache: dict[str, Expr] = field(default_factory=dict, compare=False, hash=False)
 
     @property

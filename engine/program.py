@@ -288,8 +288,10 @@ class _Compiler:
                         st = typecheck(e, {v: t[0] for v, t in var_types.items()},
                                        {n: p.type for n, p in self.kb.parameters.items()})
                     except ExprError as exc:
-                        loc = Location(hv.loc.path, hv.loc.line, hv.loc.col + max(exc.col, 0))
-                        self.err(rule, loc, "bad-expression", f"expression: {exc}")
+                        loc = Location(hv.loc.path, hv.loc.line, hv.col0 + max(exc.col, 1) - 1)
+                        code = {"type": "type-mismatch", "unbound": "undefined-variable",
+                                "param": "unknown-parameter"}.get(exc.kind, "bad-expression")
+                        self.err(rule, loc, code, f"expression: {exc}", exc.hint)
                         ok = False
                         continue
                     want = static_type_of(a.type)
@@ -345,6 +347,7 @@ class _Compiler:
                     if var not in outer:
                         simple = False
                         break
+                    used_anywhere.add(var)
                     if not outer[var][2] or a.type != "ref" or not a.required:
                         self.err(rule, t.operand.loc, "bad-negation",
                                  f"a negated condition may join the rest of the rule only through entities "
@@ -363,12 +366,14 @@ class _Compiler:
         inner_bound: dict[str, Location] = {}
         # shared variables: outer variables referenced inside
         shared = sorted(v for v in _vars_in(body) if v in outer)
-        for v in shared:
-            if not outer[v][2]:
-                self.err(rule, loc, "bad-negation",
-                         f"a negated condition may join the rest of the rule only through entities "
-                         f"(${v} is a {outer[v][0]} value)")
-                return None
+        used_anywhere.update(shared)
+        bad = [v for v in shared if not outer[v][2]]
+        for v in bad:
+            self.err(rule, _var_loc(body, v) or loc, "bad-negation",
+                     f"a negated condition may join the rest of the rule only through entities "
+                     f"(${v} is a {outer[v][0]} value)")
+        if bad:
+            return None
         aux_type = AUX_PREFIX + aux_uid
         self.aux_types[aux_type] = {
             v: Attribute(v, "ref", {}, {}, {}, (), {}, outer[v][1], None, True, loc) for v in shared
@@ -423,6 +428,19 @@ def _uses_default_date(e: Expr) -> bool:
     return any(_uses_default_date(a) for a in e.args)
 
 
+def _var_loc(items: list[Item], var: str) -> Location | None:
+    for x in items:
+        if isinstance(x, Pattern):
+            for t in x.tests:
+                if t.operand.kind == "var" and t.operand.value == var:
+                    return t.operand.loc
+        else:
+            found = _var_loc(x[1], var)
+            if found:
+                return found
+    return None
+
+
 def _vars_in(items: list[Item]) -> set[str]:
     out: set[str] = set()
     for x in items:
@@ -471,7 +489,7 @@ def _check_versions(rules: list[Rule], diags: Diagnostics) -> dict[str, list[Rul
 
 
 def _check_defeats(rules: list[Rule], branches: list[Branch], by_id: dict[str, list[Rule]], kb: KB,
-                   diags: Diagnostics) -> dict[str, list[str]]:
+                   diags: Diagnostics, in_cycle: set[str]) -> dict[str, list[str]]:
     defeaters: dict[str, list[str]] = {}
     graph = nx.DiGraph()
     for b in branches:
@@ -502,10 +520,12 @@ def _check_defeats(rules: list[Rule], branches: list[Branch], by_id: dict[str, l
         diags.error(min(locs), "cyclic-exception",
                     "exceptions form a cycle: " + " -> ".join(ordered + [ordered[0]]), ordered[0],
                     related=sorted(locs)[1:])
+        in_cycle.update(cycle)
     return defeaters
 
 
-def _stratify(branches: list[Branch], input_types: set[str], diags: Diagnostics) -> tuple[dict[str, int], int]:
+def _stratify(branches: list[Branch], input_types: set[str], diags: Diagnostics,
+              reported: set[str] = frozenset()) -> tuple[dict[str, int], int]:  # type: ignore[assignment]
     """Assign strata to predicates and branches; report cycles through negation or exceptions.
 
     A defeated rule reads the synthetic predicate ``$defeat:<rule id>`` negatively, so its
@@ -536,6 +556,9 @@ def _stratify(branches: list[Branch], input_types: set[str], diags: Diagnostics)
     for comp in sorted(nx.strongly_connected_components(graph), key=lambda c: sorted(c)):
         sub = graph.subgraph(comp)
         neg_edges = [(u, v, d) for u, v, d in sub.edges(data=True) if d["neg"]]
+        if neg_edges and all(d["rule"] in reported for _, _, d in neg_edges):
+            bad = True  # a cycle of exceptions, already reported as such
+            continue
         if neg_edges:
             u, v, d = min(neg_edges, key=lambda e: (e[2]["loc"], e[0], e[1]))
             names = sorted(x.replace(DEFEAT_PREFIX, "exception of ") for x in comp if not x.startswith(AUX_PREFIX))
@@ -607,7 +630,7 @@ def _check_templates(rules: list[Rule], branches: list[Branch], diags: Diagnosti
             for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}", text):
                 name = m.group(1).split(".")[0]
                 if name not in names and name not in head_attrs:
-                    diags.error(r.loc, "bad-template", f"because.{lang} uses {{{name}}}, which is neither a variable "
+                    diags.error(r.because_locs.get(lang, r.loc), "bad-template", f"because.{lang} uses {{{name}}}, which is neither a variable "
                                 f"nor an attribute of the conclusion", r.id, suggest(name, names | head_attrs))
 
 
@@ -655,9 +678,10 @@ def compile_program(rules: list[Rule], kb: KB, diags: Diagnostics) -> Program:
             comp.compile_rule(r)
     branches = sorted(comp.branches, key=lambda b: b.uid)
     by_id = _check_versions(rules, diags)
-    defeaters = _check_defeats(rules, branches, by_id, kb, diags)
+    in_cycle: set[str] = set()
+    defeaters = _check_defeats(rules, branches, by_id, kb, diags, in_cycle)
     input_types = {t.name for t in kb.types.values() if t.kind == "entity"}
-    type_strata, top = _stratify(branches, input_types, diags)
+    type_strata, top = _stratify(branches, input_types, diags, in_cycle)
     _check_params_in_conditions(branches, kb, diags)
     _check_templates(rules, branches, diags)
     _check_durable_limits(branches, diags)

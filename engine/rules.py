@@ -227,6 +227,14 @@ class _RuleParser:
             return False
         return True
 
+    def text_col(self, vloc: Location, raw: str) -> int:
+        """Column of the first character after '=' in an expression scalar (quoted or not)."""
+        lines = self.diags.sources.get(vloc.path) or []
+        line = lines[vloc.line - 1] if 0 < vloc.line <= len(lines) else ""
+        quoted = 1 if line[vloc.col - 1:vloc.col] in ('"', "'") else 0
+        lead = len(raw) - len(raw.lstrip())
+        return vloc.col + quoted + lead + 1
+
     # ---- heads ---------------------------------------------------------------------------
     def heads(self, data: Any, loc: Location) -> tuple[Head, ...]:
         if isinstance(data, LDict):
@@ -269,13 +277,14 @@ class _RuleParser:
                     attrs.append((str(attr), HeadValue("var", raw[1:], vloc, raw)))
                 elif isinstance(raw, str) and raw.lstrip().startswith("="):
                     text = raw.lstrip()[1:]
+                    col0 = self.text_col(vloc, raw)
                     try:
                         e = parse_expr(text)
                     except ExprError as exc:
-                        self.err(Location(vloc.path, vloc.line, vloc.col + exc.col), "bad-expression",
-                                 f"expression: {exc}")
+                        self.err(Location(vloc.path, vloc.line, col0 + exc.col - 1), "bad-expression",
+                                 f"expression: {exc}", exc.hint)
                         continue
-                    attrs.append((str(attr), HeadValue("expr", e, vloc, text.strip())))
+                    attrs.append((str(attr), HeadValue("expr", e, vloc, text.strip(), col0)))
                 else:
                     if isinstance(raw, (LDict, LList)) and a.type != "list":
                         self.err(vloc, "bad-shape", f"value of '{attr}' must be a literal, $variable or '= expression'")
@@ -382,6 +391,11 @@ class _RuleParser:
                     self.err(d.val_loc("match"), "bad-shape", "match: {attribute: $variable}")
                 defeats.append(Defeat(str(d.get("rule")), tuple(sorted(match)), d.val_loc("rule")))
         because = self.ck.text(data, "because", self.rule_id)
+        because_locs: dict[str, Location] = {}
+        if isinstance(data.get("because"), LDict):
+            because_locs = {str(k): data["because"].val_loc(k) for k in data["because"]}
+        elif "because" in data:
+            because_locs = {"en": data.val_loc("because")}
         if not because:
             self.err(data.loc, "missing-because", "rule has no 'because' explanation template")
         version = self.ck.string(data, "version", self.rule_id) or "1"
@@ -402,6 +416,7 @@ class _RuleParser:
             defeats=tuple(defeats),
             file=self.path,
             loc=data.key_loc("id"),
+            because_locs=because_locs,
         )
 
 
@@ -431,7 +446,7 @@ def load_rules(paths: list[Path], kb: KB, diags: Diagnostics, display_root: Path
                 problem = kb.check_citation(file_article)
                 if problem:
                     diags.error(data.val_loc("article"), "unknown-citation", problem, "-")
-        seq = ck.sequence(data.get("rules"), "rules", "-", data.loc)
+        seq = ck.sequence(data["rules"], "rules", "-", data.val_loc("rules")) if "rules" in data else None
         parser = _RuleParser(kb, diags, shown)
         for i, item in enumerate(seq or []):
             if not isinstance(item, LDict):

@@ -121,7 +121,7 @@ def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default
             case_attrs["perspective"] = str(v)
     keys: dict[str, dict[str, Location]] = {}
     raw_facts: list[tuple[str, LDict, Location]] = []
-    seq = ck.sequence(data.get("facts", LList()), "facts", sid, data.loc) if "facts" in data else LList()
+    seq = ck.sequence(data["facts"], "facts", sid, data.val_loc("facts")) if "facts" in data else LList()
     if seq is not None and not hasattr(seq, "item_locs"):
         seq.item_locs = []
         seq.loc = data.loc
@@ -157,6 +157,7 @@ def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default
     for tname, body, iloc in raw_facts:
         t = kb.types[tname]
         attrs: dict[str, Any] = {}
+        reported: set[str] = set()
         for aname, value in body.items():
             aname = str(aname)
             if aname == "key":
@@ -169,6 +170,7 @@ def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default
                 continue
             if value is None:
                 continue  # explicitly unknown
+            reported.add(aname)  # from here on, a problem with it is reported below
             vloc = body.val_loc(aname)
             if a.type == "date":
                 value = parse_date(value)
@@ -196,7 +198,8 @@ def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default
             else:
                 value = canonical_value(a.type, value)
             attrs[aname] = value
-        missing = [a.name for a in t.attributes.values() if a.required and a.name not in attrs]
+        missing = [a.name for a in t.attributes.values()
+                   if a.required and a.name not in attrs and a.name not in reported]
         for m in missing:
             diags.error(body.loc, "missing-attribute", f"'{tname}' '{attrs.get('key')}' needs '{m}' "
                         f"({t.attributes[m].type} to {t.attributes[m].to})", sid)

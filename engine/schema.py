@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from typing import Any, Iterable, Mapping
 
 from .errors import Diagnostics, Location, suggest
@@ -101,7 +102,8 @@ class Checker:
             return value
         if value is None:
             return None
-        self.diags.error(data.val_loc(key), "bad-date", f"{key} must be a date YYYY-MM-DD, got {value!r}", subject)
+        why = " (no such day)" if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}$", value) else ""
+        self.diags.error(data.val_loc(key), "bad-date", f"{key} must be a date YYYY-MM-DD, got {value!r}{why}", subject)
         return None
 
     def boolean(self, data: Mapping[str, Any], key: str, subject: str, default: bool = False) -> bool:

@@ -91,6 +91,8 @@ class _Converter:
             raise _Abort(self.loc(node), "too-large", f"file has more than {LIMITS.max_nodes} YAML nodes")
         if depth > LIMITS.max_depth:
             raise _Abort(self.loc(node), "too-deep", f"nesting deeper than {LIMITS.max_depth} levels")
+        if node.tag == "tag:yaml.org,2002:merge":
+            raise _Abort(self.loc(node), "unsupported-yaml", "YAML merge keys (<<) are not supported: write the keys out")
         if node.tag not in _ALLOWED_TAGS:
             raise _Abort(
                 self.loc(node),
@@ -133,6 +135,10 @@ class _Converter:
             raise _Abort(self.loc(node), "too-long", f"string longer than {LIMITS.max_string} characters")
         try:
             return self.loader.construct_object(node, deep=True)
+        except ValueError:
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                return node.value  # date-shaped but impossible: the typed checks report it
+            raise _Abort(self.loc(node), "yaml-value", f"bad value '{node.value}'")
         except yaml.YAMLError as exc:
             raise _Abort(self.loc(node), "yaml-value", f"bad value: {getattr(exc, 'problem', exc)}") from exc
 

@@ -31,46 +31,7 @@ from .conftest import KB
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "lint"
 
-XFAIL = {
-    "bad_expression": (
-        "engine bug: the column of an error inside a quoted expression is one too small "
-        "(rules.py adds the column within the text after '=' to the column of the opening quote)"
-    ),
-    "type_mismatch_unit_expr": (
-        "engine bug: a unit error inside an expression (tenge + MCI) is reported as bad-expression, "
-        "not type-mismatch, and its column is one too small (quoted expression)"
-    ),
-    "bad_negation_cascade": (
-        "engine bug: after bad-negation, the variable used in the negation is also reported as "
-        "unused-variable (program.py skips used_anywhere.add on that error)"
-    ),
-    "bad_negation_block": (
-        "engine bug: a negation on a type the rule also matches positively reports bad-negation at "
-        "the 'not' key instead of the offending variable, and adds a spurious unused-variable"
-    ),
-    "bad_template": (
-        "engine bug: bad-template is located at the rule id, not at the 'because' text holding the placeholder"
-    ),
-    "cyclic_exception": (
-        "engine bug: a cycle of exceptions is reported twice, as cyclic-exception and again as "
-        "negation-cycle at a rule id"
-    ),
-    "kb_unknown_type": (
-        "engine bug: an unknown ref target is located at the attribute name, not at the 'to' value"
-    ),
-    "rules_key_typo": (
-        "engine bug: a rule file without 'rules' also reports a spurious bad-shape 'rules must be a list' "
-        "(rules.py passes the missing value to ck.sequence)"
-    ),
-    "rules_not_a_list": (
-        "engine bug: 'rules must be a list' is located at the file's first key (line 2), not at the value of "
-        "'rules' (rules.py passes data.loc to ck.sequence)"
-    ),
-    "impossible_date": (
-        "engine bug: a date-shaped but impossible date (2021-02-30) crashes the YAML loader with "
-        "ValueError (a traceback) instead of a located bad-date diagnostic"
-    ),
-}
+XFAIL: dict[str, str] = {}  # fixtures that show a known checker bug (none open)
 
 # every kind of error the brief asks to cover must have a fixture
 REQUIRED_CODES = {

@@ -65,20 +65,7 @@ EXPECTED: dict[str, tuple[str, list[Expect]]] = {
     ]),
 }
 
-XFAIL = {
-    "unknown_reference.yaml": (
-        "engine bug: an unresolvable ref value also yields a misleading missing-attribute "
-        "(\"'work' 'photos' needs 'author'\") although the author is given"
-    ),
-    "facts_not_a_list.yaml": (
-        "engine bug: 'facts must be a list' is located at the case's first key (line 2), not at the value "
-        "of 'facts' (scenario.py passes data.loc to ck.sequence)"
-    ),
-    "impossible_date.yaml": (
-        "engine bug: a date-shaped but impossible date (2021-02-30) crashes the YAML loader with "
-        "ValueError (a traceback) instead of a located bad-date diagnostic"
-    ),
-}
+XFAIL: dict[str, str] = {}  # fixtures that show a known checker bug (none open)
 
 
 def _params() -> list:
