@@ -179,6 +179,8 @@ class _Compiler:
                      f"'any' expands into more than {MAX_BRANCHES_PER_RULE} alternatives; split the rule")
             return
         used_anywhere: set[str] = set()
+        for text in rule.because.values():  # a variable shown in the explanation is used
+            used_anywhere.update(m.group(1) for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", text))
         bound_at: dict[str, Location] = {}
         for i, items in enumerate(alts):
             b = self.compile_branch(rule, i, items, f"{rule.uid}#{i}", rule.then, rule.defeats,

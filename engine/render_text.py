@@ -55,10 +55,20 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
         items = [c for c in result.conclusions if c.kind == kind]
         if not items:
             continue
+        if kind == "action":
+            items.sort(key=lambda c: (str(c.attributes.get("use")), c.attributes.get("order", 0)))
         out.append(_HEADINGS[kind])
         out.append("-" * len(_HEADINGS[kind]))
         for c in items:
             head = f"[{_STATUS[c.status]}] {_t(c.title, lang)}"
+            t = kb.types.get(c.type)
+            labels = []
+            for name, a in sorted(t.attributes.items()) if t else []:
+                v = c.attributes.get(name)
+                if a.type == "enum" and v is not None and str(v) in a.value_titles:
+                    labels.append(_t(a.value_titles[str(v)], lang))
+            if labels:
+                head += ": " + "; ".join(labels)
             attrs = ", ".join(f"{k}={format_value(v)}" for k, v in sorted(c.attributes.items()))
             out.extend(_wrap(head, "    ", "  "))
             if attrs:

@@ -27,7 +27,8 @@ from kzcopyright.cli.main import cli
 from kzcopyright.engine.errors import Diagnostic, InputError
 from kzcopyright.engine.project import load_rulebase
 
-from .conftest import KB
+# the fixtures' own frozen copy of the kb, so that editing the real kb cannot break them
+KB = Path(__file__).resolve().parent / "fixtures" / "lint_kb"
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "lint"
 
