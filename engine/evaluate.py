@@ -353,6 +353,7 @@ class EvalContext:
             heads.append(Fact(fact_id(h.type, attrs), h.type, tuple(sorted(attrs.items()))))
         defeated_by, possible_defeats = self.defeat_status(branch, heads, mode) if not branch.aux else ([], [])
         blockers.extend(possible_defeats)
+        params = list(dict.fromkeys(params))  # each value read once in the record
         prem = tuple(f.fid for f in premises)
         bindings = tuple(sorted((k, v) for k, v in env.items() if not k.startswith("$")))
         if defeated_by:

@@ -63,7 +63,7 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
             head = f"[{_STATUS[c.status]}] {_t(c.title, lang)}"
             t = kb.types.get(c.type)
             labels = []
-            for name, a in sorted(t.attributes.items()) if t else []:
+            for name, a in (t.attributes.items() if t else []):
                 v = c.attributes.get(name)
                 if a.type == "enum" and v is not None and str(v) in a.value_titles:
                     labels.append(_t(a.value_titles[str(v)], lang))

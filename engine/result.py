@@ -278,9 +278,18 @@ class _Builder:
             conclusions.append(c)
         order = {s: i for i, s in enumerate(STATUSES)}
         kind_order = {k: i for i, k in enumerate(REPORTED_KINDS + ("intermediate",))}
-        conclusions.sort(key=lambda c: (kind_order.get(c.kind, 9), order[c.status], c.type,
-                                        json.dumps({k: json_value(v) for k, v in c.attributes.items()},
-                                                   sort_keys=True, ensure_ascii=False), c.fid))
+        def attr_key(c: Conclusion) -> tuple[tuple[int, str], ...]:
+            # attributes in the vocabulary's declared order: parts 1, 2, 3; steps by their order
+            out = []
+            for name in kb.types[c.type].attributes:
+                v = json_value(c.attributes.get(name))
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    out.append((1, f"{v:030.6f}"))
+                else:
+                    out.append((0, "") if v is None else (1, json.dumps(v, ensure_ascii=False)))
+            return tuple(out)
+
+        conclusions.sort(key=lambda c: (kind_order.get(c.kind, 9), order[c.status], c.type, attr_key(c), c.fid))
         present_types = {c.type for c in conclusions if c.status in ("holds", "undetermined")}
         dnh = []
         for t in sorted(kb.types.values(), key=lambda t: t.name):

@@ -1,0 +1,270 @@
+"""The reasoning graph: one networkx model of facts → rules → conclusions, and its drawings.
+
+Every view (the ``graph`` command, the HTML memo) is drawn from :func:`reasoning_graph`.
+Nodes carry a ``kind``: ``input`` (a stated fact), ``unknown`` (an attribute the case does
+not state that a conclusion depends on), ``parameter`` (a dated value read, e.g. the MCI),
+``rule`` (one application of a rule, labelled with its article; ``defeated`` when an
+exception withdrew it) and ``conclusion`` (a derived fact with its ``status``).
+Graphviz is imported lazily and only to render; without the ``dot`` binary the DOT text is
+still produced.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Iterable
+
+import networkx as nx
+
+from .evaluate import L, U, Firing
+from .kb import KB
+from .program import AUX_PREFIX, DEFEAT_PREFIX
+from .result import Result, format_value
+
+__all__ = ["reasoning_graph", "focus", "to_dot", "render", "GraphvizMissing", "cite_label", "INSTALL_HINT"]
+
+INSTALL_HINT = "install Graphviz to render it (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)"
+
+
+class GraphvizMissing(Exception):
+    """Raised by :func:`render` when the Graphviz ``dot`` program is not installed."""
+
+
+def cite_label(kb: KB, citation: str) -> str:
+    bits = citation.split("/")
+    act = kb.acts.get(bits[0])
+    short = (act.short.get("en") if act and act.short else None) or (act.title.get("en") if act else bits[0])
+    label = f"Art. {bits[1]}" if len(bits) > 1 else ""
+    for b in bits[2:]:
+        label += f"({b})"
+    return f"{short} {label}".strip()
+
+
+def _fact_label(fact: Any, kb: KB, only: set[str] | None = None) -> str:
+    attrs = [f"{k}={format_value(v)}" for k, v in fact.attrs if k != "key" and (only is None or k in only)]
+    key = fact.get("key")
+    if key is None:
+        return ", ".join(attrs)
+    return f"{fact.type}:{key}" + ("\n" + ", ".join(attrs) if attrs else "")
+
+
+def reasoning_graph(result: Result, kb: KB) -> nx.DiGraph:
+    """Build the graph of one analysis from its provenance records."""
+    ctx = result.context
+    if ctx is None:
+        raise ValueError("the result carries no evaluation context")
+    store = ctx.store
+    program = ctx.program
+    g = nx.DiGraph()
+    status = {c.fid: c.status for c in result.conclusions}
+    firings = sorted(store.firings.values(), key=lambda f: (f.branch, f.mode, f.premises))
+    certain_keys = {(f.branch, f.premises) for f in firings if f.mode == L and not f.defeated}
+
+    def visible(fr: Firing) -> bool:
+        if fr.branch in program._by_uid and program.branch(fr.branch).aux:
+            return False
+        if fr.mode == U and (fr.branch, fr.premises) in certain_keys:
+            return False  # the same application, already shown as certain
+        if fr.mode == U and fr.defeated:
+            return False
+        if fr.mode == U and fr.produced and all(p in store.certain for p in fr.produced):
+            return False  # a merely possible route to a conclusion that holds anyway
+        if fr.mode == L and fr.defeated:
+            return True
+        return any(p in status for p in fr.produced) or not fr.produced
+
+    def fact_node(fid: str) -> str | None:
+        fact = store.facts.get(fid) or store.would_produce.get(fid)
+        if fact is None or fact.type.startswith((AUX_PREFIX, DEFEAT_PREFIX)):
+            return None
+        node = f"fact:{fid}"
+        if node not in g:
+            t = kb.types.get(fact.type)
+            if t is not None and t.kind == "entity":
+                g.add_node(node, kind="input", label=_fact_label(fact, kb, used_attrs.get(fid, set())),
+                           type=fact.type, fid=fid)
+            else:
+                g.add_node(node, kind="conclusion", label=_fact_label(fact, kb), type=fact.type, fid=fid,
+                           status=status.get(fid, "does_not_hold"),
+                           ckind=t.kind if t else "intermediate",
+                           title=(t.title.get("en", fact.type) if t else fact.type))
+        return node
+
+    used_attrs: dict[str, set[str]] = {}
+    for fr in firings:
+        if not visible(fr):
+            continue
+        b = program.branch(fr.branch)
+        for p, fid in zip(b.positives, fr.premises):
+            used_attrs.setdefault(fid, set()).update(t.attr for t in p.tests)
+            used_attrs[fid].update(a for _, a in p.binds)
+    shown: dict[tuple[str, tuple[str, ...], str], str] = {}
+    for fr in firings:
+        if not visible(fr):
+            continue
+        branch = program.branch(fr.branch)
+        rule = branch.rule
+        rnode = f"rule:{fr.branch}|{fr.mode}|{','.join(fr.premises)}"
+        act = rule.cite[0].split("/")[0] if rule.cite else "-"
+        g.add_node(rnode, kind="rule", rule=rule.uid, rule_id=rule.id, citations=list(rule.cite), act=act,
+                   label=cite_label(kb, rule.cite[0]) + "\n" + rule.id.split(".", 1)[-1] if rule.cite else rule.id,
+                   defeated=fr.defeated, mode="certain" if fr.mode == L else "possible",
+                   excerpt=rule.excerpt.get("en", ""))
+        shown[(fr.branch, fr.premises, fr.mode)] = rnode
+        for p in fr.premises:
+            n = fact_node(p)
+            if n:
+                g.add_edge(n, rnode, kind="premise")
+        for name, day, value, source in fr.params:
+            pnode = f"param:{name}@{day}"
+            title = kb.parameters[name].title.get("en", name) if name in kb.parameters else name
+            g.add_node(pnode, kind="parameter", label=f"{title}\n= {format_value(value)} ({day})", source=source,
+                       name=name, value=value, date=day)
+            g.add_edge(pnode, rnode, kind="parameter")
+        if fr.mode == U:
+            for fid, attr in fr.assumptions:
+                fact = store.facts.get(fid)
+                t = kb.types.get(fact.type) if fact else None
+                if t is None or t.kind != "entity":
+                    continue
+                unode = f"unknown:{fid}.{attr}"
+                q = t.attributes.get(attr)
+                g.add_node(unode, kind="unknown", label=f"{fid}.{attr} = ?", fid=fid, attribute=attr,
+                           question=(q.question.get("en", "") if q else ""))
+                g.add_edge(unode, rnode, kind="unknown")
+        for fid in fr.produced:
+            n = fact_node(fid)
+            if n:
+                g.add_edge(rnode, n, kind="defeated" if fr.defeated else "derives")
+    # exceptions: the defeating application points at the defeated one
+    for fr in firings:
+        if not fr.defeated:
+            continue
+        target = shown.get((fr.branch, fr.premises, fr.mode))
+        if target is None:
+            continue
+        for uid in fr.defeated_by:
+            for other in firings:
+                if other.branch == uid and other.records and not other.defeated:
+                    src = shown.get((other.branch, other.premises, other.mode))
+                    if src is not None:
+                        g.add_edge(src, target, kind="defeats")
+    return g
+
+
+def focus(g: nx.DiGraph, targets: Iterable[str]) -> nx.DiGraph:
+    """Keep only the given nodes and their ancestors (plus exceptions that defeated them)."""
+    keep: set[str] = set()
+    for t in targets:
+        if t in g:
+            keep.add(t)
+            keep |= nx.ancestors(g, t)
+    return g.subgraph(keep).copy()
+
+
+_STATUS_COLOR = {"holds": "#2e7d32", "undetermined": "#ef6c00", "defeated": "#c62828", "does_not_hold": "#757575"}
+_STATUS_FILL = {"holds": "#e8f5e9", "undetermined": "#fff3e0", "defeated": "#ffebee", "does_not_hold": "#f5f5f5"}
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _wrap(text: str, width: int = 34) -> str:
+    import textwrap
+
+    return "\n".join("\n".join(textwrap.wrap(line, width)) or line for line in text.split("\n"))
+
+
+def to_dot(g: nx.DiGraph, kb: KB, title: str = "") -> str:
+    """DOT text: rules grouped by act, facts on the left, a legend."""
+    lines = ["digraph reasoning {", '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.25, '
+             'ranksep=0.5, labelloc=t' + (f", label={_q(title)}" if title else "") + "];",
+             '  node [fontname="Helvetica", fontsize=10, style="rounded,filled", shape=box, fillcolor=white];',
+             '  edge [color="#555555", arrowsize=0.7];']
+    ids = {n: f"n{i}" for i, n in enumerate(sorted(g.nodes))}
+    by_group: dict[str, list[str]] = {}
+    for n in sorted(g.nodes):
+        d = g.nodes[n]
+        kind = d["kind"]
+        group = "facts" if kind in ("input", "unknown", "parameter") else (d.get("act", "-") if kind == "rule" else "")
+        by_group.setdefault(group, []).append(n)
+
+    def node_line(n: str) -> str:
+        d = g.nodes[n]
+        kind = d["kind"]
+        label = _wrap(d.get("label", n))
+        if kind == "input":
+            attrs = 'fillcolor="#e3f2fd", color="#1565c0"'
+        elif kind == "unknown":
+            attrs = 'fillcolor="#fafafa", color="#9e9e9e", style="rounded,dashed,filled", fontcolor="#616161"'
+            label = _wrap(d.get("label", n) + ("\n" + d["question"] if d.get("question") else ""))
+        elif kind == "parameter":
+            attrs = 'shape=note, fillcolor="#fffde7", color="#f9a825"'
+        elif kind == "rule":
+            if d.get("defeated"):
+                attrs = 'shape=component, fillcolor="#ffebee", color="#c62828", style="dashed,filled"'
+                label = label + "\n(defeated)"
+            elif d.get("mode") == "possible":
+                attrs = 'shape=component, fillcolor="#fff3e0", color="#ef6c00"'
+            else:
+                attrs = 'shape=component, fillcolor="#ede7f6", color="#4527a0"'
+        else:
+            st = d.get("status", "holds")
+            attrs = f'fillcolor="{_STATUS_FILL[st]}", color="{_STATUS_COLOR[st]}", penwidth=1.6'
+            label = _wrap(f"{d.get('title', '')}\n[{st.replace('_', ' ')}]\n{d.get('label', '')}")
+        return f"    {ids[n]} [label={_q(label)}, {attrs}];"
+
+    for group in sorted(by_group):
+        members = by_group[group]
+        if group == "":
+            lines.extend(node_line(n).replace("    ", "  ", 1) for n in members)
+            continue
+        name = "Case facts" if group == "facts" else (
+            (kb.acts[group].short.get("en") or kb.acts[group].title.get("en")) if group in kb.acts else group)
+        lines.append(f"  subgraph cluster_{group.replace('-', '_')} {{")
+        lines.append(f'    label={_q(name)}; style="rounded,dashed"; color="#bdbdbd"; fontcolor="#424242";')
+        lines.extend(node_line(n) for n in members)
+        lines.append("  }")
+    for u, v, d in sorted(g.edges(data=True), key=lambda e: (e[0], e[1])):
+        kind = d.get("kind")
+        style = ""
+        if kind == "unknown":
+            style = ' [style=dashed, color="#9e9e9e"]'
+        elif kind == "defeats":
+            style = ' [color="#c62828", style=bold, label="defeats", fontcolor="#c62828", fontsize=9]'
+        elif kind == "defeated":
+            style = ' [color="#c62828", style=dashed]'
+        elif kind == "parameter":
+            style = ' [color="#f9a825"]'
+        lines.append(f"  {ids[u]} -> {ids[v]}{style};")
+    lines += [
+        "  subgraph cluster_legend {",
+        '    label="Legend"; style="rounded"; color="#bdbdbd"; fontsize=10;',
+        '    lg1 [label="stated fact", fillcolor="#e3f2fd", color="#1565c0"];',
+        '    lg2 [label="unknown fact = ?", fillcolor="#fafafa", color="#9e9e9e", style="rounded,dashed,filled"];',
+        '    lg3 [label="parameter (dated value)", shape=note, fillcolor="#fffde7", color="#f9a825"];',
+        '    lg4 [label="rule applied (article)", shape=component, fillcolor="#ede7f6", color="#4527a0"];',
+        '    lg5 [label="rule defeated by an exception", shape=component, fillcolor="#ffebee", color="#c62828", '
+        'style="dashed,filled"];',
+        '    lg6 [label="conclusion: holds", fillcolor="#e8f5e9", color="#2e7d32"];',
+        '    lg7 [label="conclusion: undetermined", fillcolor="#fff3e0", color="#ef6c00"];',
+        '    lg8 [label="conclusion: defeated", fillcolor="#ffebee", color="#c62828"];',
+        "    lg1 -> lg2 -> lg3 -> lg4 -> lg5 -> lg6 -> lg7 -> lg8 [style=invis];",
+        "  }",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render(dot_text: str, fmt: str) -> bytes:
+    """Render DOT text with the Graphviz ``dot`` program; raises :class:`GraphvizMissing`."""
+    import graphviz
+
+    try:
+        return graphviz.Source(dot_text).pipe(format=fmt)
+    except graphviz.ExecutableNotFound as exc:
+        raise GraphvizMissing(INSTALL_HINT) from exc
+
+
+_ = html

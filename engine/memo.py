@@ -1,0 +1,186 @@
+"""A self-contained HTML memo of one analysis: facts, conclusions, amounts, deadlines, steps,
+the cited law, the reasoning graph as inline SVG, assumptions, and the disclaimer.
+
+No network: styles are inline, the graph is embedded; it prints on A4.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from .graph import GraphvizMissing, INSTALL_HINT, cite_label, reasoning_graph, render, to_dot
+from .kb import KB
+from .result import REPORTED_KINDS, Result, format_value
+
+__all__ = ["memo_html"]
+
+_CSS = """
+body{font-family:Georgia,'Times New Roman',serif;max-width:60rem;margin:2rem auto;padding:0 1.2rem;color:#212121;
+line-height:1.45}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;border-bottom:1px solid #bdbdbd;margin-top:2rem}
+.sub{color:#616161;margin-top:0}.badge{display:inline-block;font:600 .75rem/1.4 Helvetica,Arial,sans-serif;
+padding:.05rem .45rem;border-radius:.6rem;margin-right:.4rem;vertical-align:middle}
+.holds{background:#e8f5e9;color:#1b5e20;border:1px solid #2e7d32}.undetermined{background:#fff3e0;color:#e65100;
+border:1px solid #ef6c00}.defeated{background:#ffebee;color:#b71c1c;border:1px solid #c62828}
+.does_not_hold{background:#f5f5f5;color:#424242;border:1px solid #9e9e9e}
+.c{margin:.7rem 0;padding-left:.6rem;border-left:3px solid #e0e0e0}.c .law{color:#455a64;font-size:.9rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border:1px solid #e0e0e0;padding:.3rem .45rem;
+text-align:left;vertical-align:top}th{background:#fafafa}.num{text-align:right;white-space:nowrap}
+.art{margin:.6rem 0}.art .ru{font-style:italic;color:#37474f}.graph svg{max-width:100%;height:auto}
+.disclaimer{margin-top:2rem;padding:.6rem;border:1px solid #ef6c00;background:#fff8e1;font-size:.9rem}
+footer{color:#757575;font-size:.8rem;margin-top:1rem}
+@media print{body{margin:0;max-width:none;font-size:10.5pt}h2{page-break-after:avoid}.c,.art,tr{page-break-inside:avoid}
+.graph{page-break-before:always}a{color:inherit;text-decoration:none}}
+@page{size:A4;margin:16mm}
+"""
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _t(texts: dict[str, str], lang: str) -> str:
+    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+
+
+def _badge(status: str) -> str:
+    return f'<span class="badge {status}">{_e(status.replace("_", " "))}</span>'
+
+
+def _inline_svg(svg: bytes) -> str:
+    text = svg.decode("utf-8")
+    text = re.sub(r"<\?xml[^>]*\?>", "", text)
+    text = re.sub(r"<!DOCTYPE[^>]*>", "", text)
+    return text.strip()
+
+
+def memo_html(result: Result, kb: KB, lang: str = "en") -> str:
+    parts: list[str] = []
+    add = parts.append
+    add("<!DOCTYPE html>")
+    add(f'<html lang="{_e(lang)}"><head><meta charset="utf-8">')
+    add('<meta name="viewport" content="width=device-width, initial-scale=1">')
+    add(f"<title>{_e(result.case_title)} — kzcopyright memo</title><style>{_CSS}</style></head><body>")
+    add(f"<h1>{_e(result.case_title)}</h1>")
+    dates = ", ".join(f"{_e(k.replace('_', ' '))}: {_e(v)}" for k, v in sorted(result.dates.items()))
+    add(f'<p class="sub">Memo on case <code>{_e(result.case_id)}</code>. {dates}</p>')
+    add(f'<div class="disclaimer"><strong>{_e(result.disclaimer)}</strong> Conclusions follow the rules as encoded; '
+        "undetermined points depend on facts not yet established.</div>")
+
+    add("<h2>Facts of the case</h2><table><tr><th>Fact</th><th>Stated attributes</th></tr>")
+    for f in result.facts:
+        attrs = "; ".join(f"{_e(k)} = {_e(format_value(v))}" for k, v in sorted(f["attributes"].items()) if k != "key")
+        add(f"<tr><td><code>{_e(f['id'])}</code></td><td>{attrs}</td></tr>")
+    add("</table>")
+
+    headings = {"conclusion": "Conclusions", "liability": "Liability", "remedy": "Civil remedies",
+                "action": "Recommended steps, in order"}
+    for kind in REPORTED_KINDS:
+        items = [c for c in result.conclusions if c.kind == kind]
+        if not items:
+            continue
+        if kind == "action":
+            items.sort(key=lambda c: (str(c.attributes.get("use")), c.attributes.get("order", 0)))
+        add(f"<h2>{headings[kind]}</h2>")
+        if kind == "action":
+            add("<ol>")
+        for c in items:
+            t = kb.types[c.type]
+            labels = [_t(a.value_titles[str(c.attributes[n])], lang) for n, a in t.attributes.items()
+                      if a.type == "enum" and str(c.attributes.get(n)) in a.value_titles]
+            head = _e(_t(c.title, lang)) + (": " + _e("; ".join(labels)) if labels else "")
+            law = "; ".join(_e(cite_label(kb, x)) for x in c.citations)
+            body = f'{_badge(c.status)}<strong>{head}</strong><br>{_e(_t(c.explanation, lang))}'
+            if c.depends_on:
+                body += "<br><em>Depends on:</em> " + _e(" / ".join(_t(d["question"], lang) or d["attribute"]
+                                                                    for d in c.depends_on))
+            if c.defeated_by:
+                body += "<br><em>Defeated by:</em> " + _e(", ".join(d["rule"] for d in c.defeated_by))
+            body += f'<div class="law">{law}</div>'
+            add(f'<li class="c">{body}</li>' if kind == "action" else f'<div class="c">{body}</div>')
+        if kind == "action":
+            add("</ol>")
+
+    amounts: list[tuple[str, str, Any]] = []
+    deadlines: list[tuple[str, str, Any]] = []
+    for c in result.conclusions:
+        if c.status not in ("holds", "undetermined"):
+            continue
+        t = kb.types[c.type]
+        for name, a in sorted(t.attributes.items()):
+            v = c.attributes.get(name)
+            if v is None:
+                continue
+            label = f"{_t(c.title, lang)} ({', '.join(f'{k}={format_value(x)}' for k, x in sorted(c.attributes.items()) if t.attributes[k].type in ('ref', 'enum'))})"
+            if a.type == "tenge":
+                amounts.append((label + f" [{c.status}]", name, v))
+            elif a.type == "date":
+                deadlines.append((label + f" [{c.status}]", name, v))
+    if amounts:
+        add("<h2>Amounts</h2><table><tr><th>Conclusion</th><th>Item</th><th class=num>Tenge</th></tr>")
+        for label, name, v in amounts:
+            add(f"<tr><td>{_e(label)}</td><td>{_e(name.replace('_', ' '))}</td><td class=num>{_e(format_value(v))}</td></tr>")
+        add("</table>")
+    if deadlines:
+        add("<h2>Dates and deadlines</h2><table><tr><th>Conclusion</th><th>Item</th><th>Date</th></tr>")
+        for label, name, v in deadlines:
+            add(f"<tr><td>{_e(label)}</td><td>{_e(name.replace('_', ' '))}</td><td>{_e(format_value(v))}</td></tr>")
+        add("</table>")
+    if result.undetermined:
+        add("<h2>Still undetermined — what would decide it</h2><ul>")
+        for u in result.undetermined:
+            add(f"<li>{_e(_t(u['question'], lang) or u['attribute'])} <code>{_e(u['fact'])}.{_e(u['attribute'])}</code>"
+                f" — affects {_e(', '.join(u['affects']))}</li>")
+        add("</ul>")
+    if result.assumptions:
+        add("<h2>Assumptions where the law is unsettled</h2><ul>")
+        for a in result.assumptions:
+            add(f"<li>{_e(_t(a['text'], lang))} <span class=law>({_e(a['rule'])})</span></li>")
+        add("</ul>")
+
+    ctx = result.context
+    if ctx is not None:
+        g = reasoning_graph(result, kb)
+        dot = to_dot(g, kb)
+        add('<h2>Reasoning graph</h2><div class="graph">')
+        try:
+            add(_inline_svg(render(dot, "svg")))
+        except GraphvizMissing:
+            add(f"<p>The graph could not be drawn here: {_e(INSTALL_HINT)}. Its DOT text:</p><pre>{_e(dot)}</pre>")
+        add("</div>")
+
+    cited: list[str] = []
+    for c in result.conclusions:
+        if c.status in ("holds", "undetermined", "defeated"):
+            for x in c.citations:
+                if x not in cited:
+                    cited.append(x)
+    if cited:
+        add("<h2>The law cited</h2>")
+        for x in sorted(cited, key=lambda s: [int(p) if p.isdigit() else p for p in re.split(r"[/-]", s)]):
+            art = kb.article_for(x)
+            if art is None:
+                continue
+            bits = x.split("/")
+            part = art.parts.get(bits[2]) if len(bits) > 2 else None
+            texts = part.text if part else art.text
+            add(f'<div class="art"><strong>{_e(cite_label(kb, x))}</strong> — {_e(_t(art.title, lang))}'
+                f' <span class=law>(<a href="{_e(art.source)}">{_e(art.source)}</a>'
+                + (f"; checked {art.last_checked}" if art.last_checked else "") + ")</span>")
+            if texts.get("ru"):
+                add(f'<div class="ru">{_e(texts["ru"][:1500])}</div>')
+            if texts.get("en"):
+                add(f"<div>{_e(texts['en'][:1500])}</div>")
+            add("</div>")
+    if result.parameters:
+        add("<h2>Parameters used</h2><table><tr><th>Parameter</th><th>Date</th><th class=num>Value</th><th>Source</th></tr>")
+        for p in result.parameters:
+            add(f"<tr><td>{_e(_t(p['title'], lang))}</td><td>{_e(p['date'])}</td><td class=num>{_e(format_value(p['value']))}"
+                f"</td><td>{_e(p['source'])}</td></tr>")
+        add("</table>")
+    add(f"<footer>kzcopyright · rule base {_e(result.rulebase['fingerprint'])} · law as encoded up to "
+        f"{_e(result.rulebase['encoded_up_to'])} · engine {_e(result.engine)} · schema {1}</footer>")
+    add("</body></html>")
+    return "\n".join(parts) + "\n"
