@@ -341,9 +341,14 @@ def rules() -> None:
 
 @rules.command("lint")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Date to judge 'last checked' against (default: today).")
 @click.pass_obj
-def lint(project: Project, strict: bool) -> None:
+def lint(project: Project, strict: bool, today: Any) -> None:
     """Check kb and rules; report every problem as path:line:col: rule-id: message."""
+    import datetime as _dt
+
+    from kzcopyright.engine.maint import stale_articles, version_gaps
     from kzcopyright.engine.project import load_rulebase
 
     try:
@@ -351,6 +356,18 @@ def lint(project: Project, strict: bool) -> None:
     except InputError as exc:
         _fail(exc)
         return
+    gaps = version_gaps(rb)
+    if gaps:
+        _fail(InputError([Diagnostic(b.loc, "version-gap",
+                                     f"no version of '{b.id}' is in force from {a.valid_to} to {b.valid_from}: "
+                                     f"the versions must follow each other without a gap", b.id, related=(a.loc,))
+                          for a, b in gaps]))
+        return
+    day = today.date() if today else _dt.date.today()
+    for art in sorted(stale_articles(rb, day), key=lambda a: a.ref):
+        rb.warnings.append(Diagnostic(art.loc, "not-checked", f"article {art.ref} was last compared with the "
+                                      f"official text on {art.last_checked or 'no date'}, more than 12 months before "
+                                      f"{day}", art.ref, severity="warning"))
     for w in rb.warnings:
         click.echo(w.render(), err=True)
     n_rules = len({r.id for r in rb.rules})
@@ -359,6 +376,225 @@ def lint(project: Project, strict: bool) -> None:
                f"{len(rb.warnings)} warning{'s' if len(rb.warnings) != 1 else ''}")
     if strict and rb.warnings:
         sys.exit(1)
+
+
+def _cases_paths(project: Project, paths: tuple[Path, ...]) -> list[Path]:
+    if paths:
+        out: list[Path] = []
+        for p in paths:
+            out.extend(sorted(p.glob("*.yaml")) if p.is_dir() else [p])
+        return out
+    base = (project.rules or Path("rules")).resolve().parent / "tests" / "cases"
+    if not base.is_dir():
+        raise click.UsageError(f"no case files given and {base} does not exist")
+    return sorted(base.glob("*.yaml"))
+
+
+@rules.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@click.option("-k", "keyword", default=None, help="Only cases whose file, id or title contains this.")
+@click.option("--article", default=None, metavar="ACT/ART", help="Only cases whose reasoning cites this article.")
+@click.option("--engine", "engines", multiple=True, type=click.Choice(["durable", "python"]),
+              help="Engine(s) to run on (default: the default engine).")
+@click.pass_obj
+def rules_test(project: Project, paths: tuple[Path, ...], keyword: str | None, article: str | None,
+               engines: tuple[str, ...]) -> None:
+    """Run the YAML test cases; show a diff of expected vs actual for each failure."""
+    from kzcopyright.engine.maint import run_cases
+    from kzcopyright.engine.project import choose_engine
+
+    try:
+        rb = project.rulebase
+        names = list(engines) or [choose_engine(None)[0]]
+        run = run_cases(rb, _cases_paths(project, paths), names, keyword, article)
+    except KzError as exc:
+        _fail(exc)
+        return
+    for o in run.failed:
+        click.echo(f"FAIL {o.path}: {o.case_id} [{o.engine}]")
+        for f in o.failures:
+            click.echo(f"  - {f}")
+    n, bad = len(run.outcomes), len(run.failed)
+    click.echo(f"{n - bad} passed, {bad} failed")
+    if bad:
+        sys.exit(1)
+
+
+@rules.command("coverage")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_obj
+def rules_coverage(project: Project, paths: tuple[Path, ...], fmt: str) -> None:
+    """Cases per rule and rules and cases per article; exit 1 if a rule is never exercised
+    or an article marked as encoded has no rule."""
+    import json as _json
+
+    from kzcopyright.engine.casetest import load_case_files
+    from kzcopyright.engine.maint import coverage
+
+    try:
+        rb = project.rulebase
+        cov = coverage(rb, load_case_files(rb, _cases_paths(project, paths)))
+    except KzError as exc:
+        _fail(exc)
+        return
+    if fmt == "json":
+        click.echo(_json.dumps({"rules": cov.rules, "articles": {k: {"rules": v[0], "cases": v[1]}
+                                                                for k, v in cov.articles.items()},
+                                "unexercised_rules": cov.unexercised,
+                                "encoded_articles_without_rules": cov.encoded_without_rule}, indent=2, sort_keys=True))
+    else:
+        click.echo("Rules (cases exercising each):")
+        for rid, cases in cov.rules.items():
+            click.echo(f"  {len(cases):4d}  {rid}")
+        click.echo("Articles (rules encoding / cases covering):")
+        for art, (rs, cs) in cov.articles.items():
+            flag = "" if rs or not rb.kb.articles[art].encoded else "  <- marked encoded, no rule"
+            if rs or rb.kb.articles[art].encoded:
+                click.echo(f"  {len(rs):3d} {len(cs):4d}  {art}{flag}")
+        click.echo(f"{len(cov.rules) - len(cov.unexercised)} of {len(cov.rules)} rules exercised; "
+                   f"{sum(1 for a in cov.articles.values() if a[0])} articles encoded by rules")
+    if cov.unexercised:
+        click.echo("never exercised: " + ", ".join(cov.unexercised), err=True)
+    if cov.encoded_without_rule:
+        click.echo("marked encoded but no rule: " + ", ".join(cov.encoded_without_rule), err=True)
+    if not cov.ok:
+        sys.exit(1)
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option("--cases", "case_paths", multiple=True, type=click.Path(path_type=Path, exists=True),
+              help="Case files to look for uses in (default: tests/cases next to the rules).")
+@click.pass_obj
+def rules_show(project: Project, rule_id: str, case_paths: tuple[Path, ...]) -> None:
+    """A rule with its law text, versions and validity, what it depends on and what depends on it."""
+    from kzcopyright.engine.casetest import load_case_files
+    from kzcopyright.engine.errors import suggest
+    from kzcopyright.engine.maint import coverage, rule_lines
+
+    try:
+        rb = project.rulebase
+        if rule_id not in rb.program.rule_versions:
+            raise InputError([Diagnostic(Location("<command line>"), "unknown-rule", f"no rule '{rule_id}'", "-",
+                                         suggest(rule_id, rb.program.rule_versions))])
+        try:
+            cov = coverage(rb, load_case_files(rb, _cases_paths(project, case_paths)))
+        except click.UsageError:
+            cov = None
+    except KzError as exc:
+        _fail(exc)
+        return
+    _echo_wrapped(rule_lines(rb, rule_id, cov))
+
+
+@rules.command("graph")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="FILE.svg, FILE.png or FILE.dot (default: DOT text on standard output).")
+@click.pass_obj
+def rules_graph(project: Project, output: Path | None) -> None:
+    """The rule base as a dependency map: fact types -> rules (grouped by article) -> fact types."""
+    from kzcopyright.engine import graph as G
+    from kzcopyright.engine.maint import rule_map, rule_map_dot
+
+    try:
+        rb = project.rulebase
+    except KzError as exc:
+        _fail(exc)
+        return
+    dot = rule_map_dot(rule_map(rb), rb)
+    if output is None:
+        click.echo(dot, nl=False)
+        return
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt == "dot":
+        write_atomic(output, dot)
+    elif fmt in ("svg", "png"):
+        try:
+            write_atomic_bytes(output, G.render(dot, fmt))
+        except G.GraphvizMissing:
+            write_atomic(output.with_suffix(".dot"), dot)
+            click.echo(f"Graphviz's dot program is not installed: wrote {output.with_suffix('.dot')}; "
+                       f"{G.INSTALL_HINT}.", err=True)
+            return
+    else:
+        raise click.UsageError("the output must end in .svg, .png or .dot")
+    click.echo(f"wrote {output}", err=True)
+
+
+@rules.command("diff")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@click.option("--from", "day_from", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option("--to", "day_to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option("--against", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="Another rules directory to compare with (the amendment's rule tree).")
+@click.option("--against-kb", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="The kb directory that goes with --against (default: the same kb).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--engine", type=click.Choice(["durable", "python"]), default="python", show_default=True)
+@click.pass_obj
+def rules_diff(project: Project, paths: tuple[Path, ...], day_from: Any, day_to: Any, against: Path | None,
+               against_kb: Path | None, fmt: str, engine: str) -> None:
+    """Impact report: which cases change outcome between two dates, or two rule trees.
+
+    With --from/--to each case is re-evaluated as if its act happened on each date (all its
+    dates move together); with --against, under the current and the other rule tree.
+    """
+    import json as _json
+
+    from kzcopyright.engine.casetest import load_case_files
+    from kzcopyright.engine.maint import diff_corpus, diff_lines
+    from kzcopyright.engine.project import load_rulebase
+
+    if against is None and (day_from is None or day_to is None):
+        raise click.UsageError("give --from DATE --to DATE, or --against DIR")
+    try:
+        rb = project.rulebase
+        scenarios = load_case_files(rb, _cases_paths(project, paths))
+        if against is not None:
+            other = load_rulebase(against, against_kb or project.kb)
+            report = diff_corpus(scenarios, rb, other, engine)
+            labels = (str(project.rules or "rules"), str(against))
+        else:
+            report = diff_corpus(scenarios, rb, rb, engine, day_from.date(), day_to.date())
+            labels = (day_from.date().isoformat(), day_to.date().isoformat())
+    except KzError as exc:
+        _fail(exc)
+        return
+    if fmt == "json":
+        click.echo(_json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        _echo_wrapped(diff_lines(report, *labels))
+
+
+@cli.group("kb")
+def kb_group() -> None:
+    """Knowledge-base views."""
+
+
+@kb_group.command("article")
+@click.argument("ref", metavar="ACT/ART")
+@click.pass_obj
+def kb_article(project: Project, ref: str) -> None:
+    """An article with its text, source, check date, the rules encoding it and the cases covering it."""
+    from kzcopyright.engine.casetest import load_case_files
+    from kzcopyright.engine.errors import suggest
+    from kzcopyright.engine.maint import article_lines, coverage
+
+    try:
+        rb = project.rulebase
+        key = "/".join(ref.split("/")[:2])
+        if key not in rb.kb.articles:
+            raise InputError([Diagnostic(Location("<command line>"), "unknown-article", f"no article '{ref}'", "-",
+                                         suggest(key, rb.kb.articles))])
+        try:
+            cov = coverage(rb, load_case_files(rb, _cases_paths(project, ())))
+        except click.UsageError:
+            cov = None
+    except KzError as exc:
+        _fail(exc)
+        return
+    _echo_wrapped(article_lines(rb, ref, cov))
 
 
 def main() -> None:

@@ -333,7 +333,7 @@ def _load_articles(kb: KB, data: LDict, ck: Checker) -> None:
             text=ck.text(spec, "text", subject),
             parts=parts,
             amended_by=amended,
-            encoded=ck.boolean(spec, "encoded", subject, default=True),
+            encoded=ck.boolean(spec, "encoded", subject, default=False),
             note=ck.text(spec, "note", subject),
             loc=arts.key_loc(number),
         )

@@ -212,7 +212,9 @@ class _Compiler:
         ok = True
         pats = [x for x in items if isinstance(x, Pattern)]
         negs = [x for x in items if not isinstance(x, Pattern)]
-        key_alias: dict[str, tuple[str, str]] = {}  # var bound to an entity's key -> (alias, type)
+        # the first pattern on an entity (type + key variable) matches it; later patterns on the
+        # same entity test the same fact (durable_rules never binds one fact twice)
+        key_alias: dict[tuple[str, str], str] = {}
         for n, p in enumerate(pats):
             alias = f"p{n}"
             tests: list[CTest] = []
@@ -220,11 +222,11 @@ class _Compiler:
             same_as: str | None = None
             for t in p.tests:
                 if t.attr == "key" and t.op == "=" and t.operand.kind == "var":
-                    prev = key_alias.get(t.operand.value)
-                    if prev is not None and prev[1] == p.type:
-                        same_as = prev[0]
-                    elif t.operand.value not in var_types:
-                        key_alias[t.operand.value] = (alias, p.type)
+                    prev = key_alias.get((t.operand.value, p.type))
+                    if prev is not None:
+                        same_as = prev
+                    else:
+                        key_alias[(t.operand.value, p.type)] = alias
             for t in p.tests:
                 a = self.attr(p.type, t.attr)
                 if a is None:
