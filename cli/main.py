@@ -324,6 +324,160 @@ def graph(project: Project, case: Path | None, example: str | None, output: Path
     click.echo(f"wrote {output} ({g.number_of_nodes()} nodes)", err=True)
 
 
+@cli.command()
+@click.argument("case", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@_example_opt
+@click.option("--answers", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="Replay answers from a YAML mapping {fact.attribute: value} instead of asking.")
+@click.option("--save", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the completed case to this file (a valid case file).")
+@click.option("--perspective", type=click.Choice(["rights_holder", "user"]), default=None)
+@_engine_opt
+@_lang_opt
+@click.pass_obj
+def consult(project: Project, case: Path | None, example: str | None, answers: Path | None, save: Path | None,
+            perspective: str | None, engine: str | None, lang: str) -> None:
+    """An interview: only the questions that can still change a conclusion, most decisive first.
+
+    Answer with a value, a choice number, 'unknown', or 'back' to revise the last answer.
+    """
+    import yaml as _yaml
+
+    from kzcopyright.engine.consult import Consultation
+    from kzcopyright.engine.project import choose_engine, examples_dir
+    from kzcopyright.engine.render_text import report_lines
+
+    try:
+        rb = project.rulebase
+        name, notice = choose_engine(engine)
+        if notice:
+            click.echo(notice, err=True)
+        start: Any = None
+        if example:
+            start = examples_dir(rb.kb_dir) / f"{example}.yaml"
+        elif case:
+            start = case
+        if start is not None:
+            from kzcopyright.engine.project import load_case
+
+            scenario = load_case(rb, start)
+            session = Consultation(rb, scenario, name, lang)
+        else:
+            session = Consultation.start(rb, engine=name, lang=lang, perspective=perspective)
+        replay: dict[str, Any] | None = None
+        if answers is not None:
+            loaded = _yaml.safe_load(answers.read_text(encoding="utf-8")) or {}
+            if not isinstance(loaded, dict):
+                raise InputError([Diagnostic(Location(str(answers)), "bad-answers",
+                                             "the answers file must map fact.attribute to a value", "-")])
+            replay = {str(k): v for k, v in loaded.items()}
+    except KzError as exc:
+        _fail(exc)
+        return
+    asked = 0
+    while True:
+        try:
+            q = session.next_question()
+        except KzError as exc:
+            _fail(exc)
+            return
+        if q is None:
+            break
+        asked += 1
+        click.echo("")
+        click.echo(f"Question {asked} ({q.id}; settles {q.settles} open point{'s' if q.settles != 1 else ''}):")
+        _echo_wrapped(["  " + q.prompt(lang)])
+        if q.why:
+            _echo_wrapped(["  asked because it decides: " + "; ".join(q.why[:3]) + (" …" if len(q.why) > 3 else "")])
+        if q.choices and q.type != "bool":
+            for i, (v, titles) in enumerate(q.choices, 1):
+                click.echo(f"    {i}. {v} — {titles.get(lang) or titles.get('en') or v}")
+        hint = "yes/no" if q.type == "bool" else ("comma-separated" if q.type == "list" else q.type)
+        while True:
+            if replay is not None:
+                raw = replay.get(q.id, "unknown")
+                raw = ", ".join(raw) if isinstance(raw, list) else raw
+                click.echo(f"  > {raw}")
+            else:
+                raw = click.prompt(f"  answer ({hint}, unknown, back)", default="unknown", show_default=False)
+            if str(raw).strip().lower() == "back":
+                if session.back():
+                    asked = max(0, asked - 2)
+                    click.echo("  (last answer withdrawn)")
+                else:
+                    click.echo("  (nothing to revise)")
+                break
+            try:
+                session.answer(raw, q)
+            except InputError as exc:
+                click.echo("  " + exc.diagnostics[0].message + (f" ({exc.diagnostics[0].hint})"
+                                                                  if exc.diagnostics[0].hint else ""))
+                if replay is not None:
+                    session.answer("unknown", q)
+                    break
+                continue
+            break
+        r = session.result()
+        click.echo(f"  now: {len(r.by_status('holds'))} holding, {len(r.by_status('undetermined'))} undetermined")
+    click.echo("")
+    click.echo(f"Consultation complete after {asked} question{'s' if asked != 1 else ''}.")
+    click.echo("")
+    click.echo("\n".join(report_lines(session.result(), rb.kb, lang)))
+    if save is not None:
+        try:
+            write_atomic(save, session.to_yaml())
+        except OSError as exc:
+            click.echo(f"error: cannot write {save}: {exc.strerror or exc}", err=True)
+            sys.exit(1)
+        click.echo(f"saved the case to {save}", err=True)
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path, exists=True))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="JSON Lines output, one result per case in input order (written atomically).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default: CPU count).")
+@click.option("--resume", is_flag=True, help="Keep the results already in OUTPUT and skip their ids.")
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=30.0, show_default=True,
+              help="Seconds one case may take in its worker.")
+@_engine_opt
+@click.pass_obj
+def batch(project: Project, input_path: Path, output: Path, workers: int | None, resume: bool, timeout: float,
+          engine: str | None) -> None:
+    """Evaluate many cases: INPUT is a JSON Lines file or a directory of case files."""
+    from kzcopyright.engine.batch import read_inputs, run_batch
+    from kzcopyright.engine.project import choose_engine
+
+    try:
+        project.rulebase  # check the rule base once, before starting workers
+        name, notice = choose_engine(engine)
+    except KzError as exc:
+        _fail(exc)
+        return
+    if notice:
+        click.echo(notice, err=True)
+    total = sum(1 for _ in read_inputs(input_path))
+    show = sys.stderr.isatty()
+    bar = click.progressbar(length=total, label="cases", file=sys.stderr) if show else None
+    try:
+        if bar is not None:
+            with bar:
+                summary = run_batch(input_path, output, rules=str(project.rules) if project.rules else None,
+                                    kb=str(project.kb) if project.kb else None, engine=name, workers=workers,
+                                    resume=resume, timeout=timeout, progress=bar.update)
+        else:
+            summary = run_batch(input_path, output, rules=str(project.rules) if project.rules else None,
+                                kb=str(project.kb) if project.kb else None, engine=name, workers=workers,
+                                resume=resume, timeout=timeout)
+    except OSError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    for line in summary.lines():
+        click.echo(line, err=True)
+    if summary.errors:
+        sys.exit(1)
+
+
 @cli.command("examples")
 @click.pass_obj
 def examples(project: Project) -> None:

@@ -28,6 +28,8 @@ from kzcopyright.engine.result import Conclusion, Result
 
 __all__ = [
     "analyze",
+    "consult",
+    "batch",
     "load_rulebase",
     "list_examples",
     "Result",
@@ -56,3 +58,30 @@ def analyze(
     scenario = load_case(rb, case, example=example)
     name, _notice = choose_engine(engine)
     return evaluate_case(rb, scenario, name)
+
+
+def consult(case: Any = None, *, rules: str | Path | None = None, kb: str | Path | None = None,
+            engine: str | None = None, lang: str = "en", perspective: str | None = None) -> Any:
+    """Start a consultation session (``next_question()``, ``answer(value)``, ``back()``, ``result()``).
+
+    ``case`` is a partial case (path, mapping) or None for an empty one.
+    """
+    from kzcopyright.engine.consult import Consultation
+
+    rb = load_rulebase(rules, kb)
+    name, _notice = choose_engine(engine)
+    if case is None:
+        return Consultation.start(rb, engine=name, lang=lang, perspective=perspective)
+    return Consultation(rb, load_case(rb, case), name, lang)
+
+
+def batch(input_path: str | Path, output: str | Path, *, rules: str | Path | None = None,
+          kb: str | Path | None = None, engine: str | None = None, workers: int | None = None,
+          resume: bool = False, timeout: float = 30.0) -> Any:
+    """Evaluate a JSON Lines file or a directory of cases into JSON Lines; returns a summary."""
+    from kzcopyright.engine.batch import run_batch
+
+    load_rulebase(rules, kb)  # fail early, with every problem, before starting workers
+    name, _notice = choose_engine(engine)
+    return run_batch(Path(input_path), Path(output), rules=str(rules) if rules else None,
+                     kb=str(kb) if kb else None, engine=name, workers=workers, resume=resume, timeout=timeout)

@@ -1,0 +1,236 @@
+"""Consultation: an interview that asks only the questions whose answers can still change a
+conclusion, most decisive first, and ends with the full analysis.
+
+A session starts from a partial case (or from a skeleton: an author, a work, a user and a
+use) and works on the three-valued result: every unknown attribute that some undetermined
+conclusion depends on is a candidate question; the one that the most undetermined
+conclusions depend on is asked next (ties: vocabulary order). Answers may be "unknown".
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import yaml
+
+from .errors import Diagnostic, InputError, Location, suggest
+from .explain import apply_changes
+from .kb import CASE_TYPE
+from .project import RuleBase, evaluate_case, load_case
+from .result import Result
+from .scenario import Fact, Scenario
+from .values import NUMERIC_UNITS, canonical_value, json_value, parse_date
+
+__all__ = ["Question", "Consultation", "SKELETON"]
+
+SKELETON: dict[str, Any] = {
+    "id": "consultation",
+    "title": "Consultation",
+    "facts": [
+        {"person": {"key": "author"}},
+        {"work": {"key": "work", "author": "author"}},
+        {"party": {"key": "user"}},
+        {"use": {"key": "use", "work": "work", "user": "user"}},
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Question:
+    fact: str
+    attribute: str
+    type: str
+    text: dict[str, str]
+    help: dict[str, str]
+    choices: tuple[tuple[str, dict[str, str]], ...]
+    why: tuple[str, ...]  # the conclusions it can settle, with their articles
+    settles: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.fact}.{self.attribute}"
+
+    def prompt(self, lang: str = "en") -> str:
+        return self.text.get(lang) or self.text.get("en") or f"{self.fact}: {self.attribute}?"
+
+
+@dataclass
+class Consultation:
+    """An interview over one case; drive it with next_question() / answer() / back()."""
+
+    rb: RuleBase
+    scenario: Scenario
+    engine: str = "python"
+    lang: str = "en"
+    history: list[tuple[str, str, Any, bool, Any]] = field(default_factory=list)  # fid, attr, value, had, old
+    skipped: set[tuple[str, str]] = field(default_factory=set)  # answered "unknown"
+    _result: Result | None = None
+
+    @classmethod
+    def start(cls, rb: RuleBase, case: Any = None, *, engine: str = "python", lang: str = "en",
+              perspective: str | None = None) -> "Consultation":
+        data = case if case is not None else dict(SKELETON)
+        if perspective and isinstance(data, dict):
+            data = dict(data, perspective=perspective)
+        scenario = load_case(rb, data)
+        return cls(rb, scenario, engine, lang)
+
+    # ---- state -------------------------------------------------------------------------------
+    def result(self) -> Result:
+        if self._result is None:
+            self._result = evaluate_case(self.rb, self.scenario, self.engine)
+        return self._result
+
+    def candidates(self) -> list[Question]:
+        r = self.result()
+        counts: dict[tuple[str, str], list[str]] = {}
+        for c in r.conclusions:
+            if c.status != "undetermined":
+                continue
+            for d in c.depends_on:
+                key = (d["fact"], d["attribute"])
+                counts.setdefault(key, []).append(c.fid)
+        order = self._vocab_order()
+        out: list[Question] = []
+        for (fid, attr), fids in counts.items():
+            if (fid, attr) in self.skipped:
+                continue
+            fact = self.scenario.fact(fid)
+            if fact is None:
+                continue
+            t = self.rb.kb.types[fact.type]
+            a = t.attributes.get(attr)
+            if a is None or (not a.question and fact.type != CASE_TYPE):
+                continue
+            concl = [c for c in r.conclusions if c.fid in set(fids)]
+            why = tuple(sorted({f"{c.title.get(self.lang) or c.title.get('en')} ({', '.join(c.citations[:2])})"
+                                for c in concl}))
+            choices = tuple((v, a.value_titles.get(v, {"en": v})) for v in a.values) if a.values else ()
+            if a.type == "bool":
+                choices = (("yes", {"en": "yes", "ru": "да"}), ("no", {"en": "no", "ru": "нет"}))
+            out.append(Question(fid, attr, a.type, a.question or {"en": f"{t.title.get('en')}: {attr}?"}, a.help,
+                                choices, why, len(set(fids))))
+        out.sort(key=lambda q: (-q.settles, order.get((self.scenario.fact(q.fact).type, q.attribute), 10**6),
+                                q.fact, q.attribute))
+        return out
+
+    def _vocab_order(self) -> dict[tuple[str, str], int]:
+        order: dict[tuple[str, str], int] = {}
+        i = 0
+        for t in self.rb.kb.types.values():
+            for a in t.attributes:
+                order[(t.name, a)] = i
+                i += 1
+        return order
+
+    def next_question(self) -> Question | None:
+        qs = self.candidates()
+        return qs[0] if qs else None
+
+    @property
+    def done(self) -> bool:
+        return self.next_question() is None
+
+    # ---- answers -------------------------------------------------------------------------------
+    def parse(self, q: Question, text: Any) -> Any:
+        """The typed value of an answer (None for "unknown"); raises InputError if invalid."""
+        if text is None:
+            return None
+        if not isinstance(text, str):
+            text = str(json_value(text)) if not isinstance(text, bool) else ("yes" if text else "no")
+        raw = text.strip()
+        if raw.lower() in ("unknown", "?", "don't know", "не знаю", ""):
+            return None
+
+        def bad(msg: str, hint: str = "") -> InputError:
+            return InputError([Diagnostic(Location(q.id), "bad-answer", msg, q.id, hint)])
+
+        if q.type == "bool":
+            low = raw.lower()
+            if low in ("yes", "y", "true", "да", "1"):
+                return True
+            if low in ("no", "n", "false", "нет", "0"):
+                return False
+            raise bad(f"answer yes, no or unknown, not '{raw}'")
+        if q.type in NUMERIC_UNITS:
+            try:
+                return canonical_value(q.type, float(raw.replace(",", "").replace(" ", "").replace("_", "")))
+            except ValueError:
+                raise bad(f"'{raw}' is not a number") from None
+        if q.type == "date":
+            d = parse_date(raw)
+            if not isinstance(d, _dt.date):
+                raise bad(f"'{raw}' is not a date YYYY-MM-DD")
+            return d
+        values = [v for v, _ in q.choices]
+        if q.type == "list":
+            items = tuple(sorted({x.strip() for x in raw.replace(";", ",").split(",") if x.strip()}))
+            for x in items:
+                if x not in values:
+                    raise bad(f"'{x}' is not one of the choices", suggest(x, values))
+            return items
+        if q.type == "enum":
+            if raw.isdigit() and 1 <= int(raw) <= len(values):
+                return values[int(raw) - 1]
+            if raw not in values:
+                raise bad(f"'{raw}' is not one of the choices", suggest(raw, values) or "choices: " + ", ".join(values))
+            return raw
+        return raw
+
+    def answer(self, value: Any, question: Question | None = None) -> None:
+        q = question or self.next_question()
+        if q is None:
+            raise InputError([Diagnostic(Location("-"), "no-question", "no question is open", "-")])
+        typed = self.parse(q, value)
+        fact = self.scenario.fact(q.fact)
+        assert fact is not None
+        had = fact.has(q.attribute)
+        self.history.append((q.fact, q.attribute, typed, had, fact.get(q.attribute)))
+        if typed is None:
+            self.skipped.add((q.fact, q.attribute))
+        else:
+            self.scenario = apply_changes(self.scenario, [(q.fact, q.attribute, typed)])
+        self._result = None
+
+    def back(self) -> bool:
+        """Revise the last answer: undo it; its question is asked again."""
+        if not self.history:
+            return False
+        fid, attr, value, had, old = self.history.pop()
+        self.skipped.discard((fid, attr))
+        self.scenario = apply_changes(self.scenario, [(fid, attr, old if had else None)])
+        self._result = None
+        return True
+
+    # ---- output ------------------------------------------------------------------------------------
+    def case_data(self) -> dict[str, Any]:
+        facts: list[dict[str, Any]] = []
+        dates: dict[str, Any] = {}
+        perspective = None
+        for f in self.scenario.facts:
+            attrs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in f.attrs}
+            if f.type == CASE_TYPE:
+                perspective = attrs.pop("perspective", None)
+                attrs.pop("key", None)
+                dates = attrs
+                continue
+            key = attrs.pop("key")
+            facts.append({f.type: dict({"key": key}, **dict(sorted(attrs.items())))})
+        order = {"person": 0, "work": 1, "party": 2, "use": 3}
+        facts.sort(key=lambda d: (order.get(next(iter(d)), 9), next(iter(d.values()))["key"]))
+        out: dict[str, Any] = {"id": self.scenario.id, "title": self.scenario.title}
+        if perspective:
+            out["perspective"] = perspective
+        if dates:
+            out["dates"] = dates
+        out["facts"] = facts
+        return out
+
+    def to_yaml(self) -> str:
+        return "# Saved by `kzcopyright consult`.\n" + yaml.safe_dump(self.case_data(), sort_keys=False,
+                                                                      allow_unicode=True, width=100)
+
+
+_ = (replace, Fact)

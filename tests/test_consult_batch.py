@@ -1,0 +1,210 @@
+"""Consultation (scripted, through click, and in a real terminal) and batch evaluation."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import kzcopyright
+from kzcopyright.cli.main import cli
+from kzcopyright.engine.consult import Consultation
+from kzcopyright.engine.project import evaluate_case, load_case
+
+from .conftest import KB, RULES
+
+BASE = ["--rules", str(RULES), "--kb", str(KB)]
+EXAMPLE = yaml.safe_load((KB / "examples" / "marketplace-photos.yaml").read_text())
+
+
+def _answers_from_example() -> dict[str, object]:
+    """The example's facts, as answers keyed by the skeleton's fact ids."""
+    keymap = {"person": "person:author", "work": "work:work", "party": "party:user", "use": "use:use"}
+    out: dict[str, object] = {}
+    for item in EXAMPLE["facts"]:
+        (t, attrs), = item.items()
+        for k, v in attrs.items():
+            if k in ("key", "work", "user", "author"):
+                continue
+            out[f"{keymap[t]}.{k}"] = ", ".join(v) if isinstance(v, list) else v
+    for k, v in EXAMPLE["dates"].items():
+        out[f"case:case.{k}"] = str(v)
+    out["case:case.perspective"] = EXAMPLE["perspective"]
+    return out
+
+
+def _relevant_fact_count() -> int:
+    return sum(len([k for k in next(iter(f.values())) if k != "key"]) for f in EXAMPLE["facts"]) + len(EXAMPLE["dates"])
+
+
+def test_consult_replay_reaches_the_marketplace_analysis(tmp_path):
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(yaml.safe_dump(_answers_from_example(), allow_unicode=True))
+    saved = tmp_path / "saved.yaml"
+    res = CliRunner().invoke(cli, BASE + ["consult", "--answers", str(answers), "--save", str(saved),
+                                          "--engine", "python"])
+    assert res.exit_code == 0, res.output
+    asked = res.stdout.count("\nQuestion ")
+    assert 0 < asked <= _relevant_fact_count()
+    assert "Consultation complete" in res.stdout
+    # the saved case is a valid case file and gives the example's conclusions
+    rb = kzcopyright.load_rulebase(RULES, KB)
+    r = evaluate_case(rb, load_case(rb, saved), "python")
+    assert r.status_of("infringement") == "holds"
+    assert r.status_of("compensation") == "holds"
+    assert {c.status for c in r.find("criminal_liability")} == {"undetermined"}
+    assert [u["attribute"] for u in r.undetermined] == ["damage_tenge"]
+
+
+def test_consult_session_api_back_and_unknown():
+    s = kzcopyright.consult(rules=RULES, kb=KB, engine="python")
+    q1 = s.next_question()
+    assert q1.id == "work:work.kind" and ("photograph", q1.choices[9][1]) == q1.choices[9]
+    assert any("Art." in w or "/" in w for w in q1.why)
+    s.answer("photograph")
+    q2 = s.next_question()
+    assert q2.id != q1.id
+    assert s.back()
+    assert s.next_question().id == q1.id  # the revised question comes back
+    s.answer("10")  # choices can be given by number
+    assert s.scenario.fact("work:work").get("kind") == "photograph"
+    q = s.next_question()
+    s.answer("unknown")
+    assert s.next_question().id != q.id  # not asked again
+    with pytest.raises(kzcopyright.InputError):
+        s.answer("maybe", s.next_question()) if s.next_question().type == "bool" else s.answer("photogrph", q1)
+
+
+def test_consult_russian_questions(tmp_path):
+    answers = tmp_path / "a.yaml"
+    answers.write_text("{}\n")
+    res = CliRunner().invoke(cli, BASE + ["consult", "--answers", str(answers), "--lang", "ru", "--engine", "python"])
+    assert res.exit_code == 0, res.output
+    assert "Что это за произведение?" in res.stdout
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
+def test_consult_in_a_real_terminal(tmp_path):
+    exe = Path(sys.executable).parent / "kzcopyright"
+    session = f"kzc{os.getpid()}"
+    cmd = f"{exe} --rules {RULES} --kb {KB} consult --engine python --save {tmp_path / 'c.yaml'}"
+    # keep the pane open after the program ends, so that its last screen can be read
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "40",
+                    f"sh -c '{cmd}; echo KZ-EXIT=$?; sleep 120'"], check=True)
+    try:
+        def screen() -> str:
+            return subprocess.run(["tmux", "capture-pane", "-p", "-t", session, "-S", "-"],
+                                  capture_output=True, text=True).stdout
+
+        def wait_for(text: str, timeout: float = 30) -> str:
+            end = time.time() + timeout
+            while time.time() < end:
+                out = screen()
+                if text in out:
+                    return out
+                time.sleep(0.1)
+            raise AssertionError(f"'{text}' not on screen:\n{screen()}")
+
+        wait_for("What kind of work is it?")
+        subprocess.run(["tmux", "send-keys", "-t", session, "photograph", "Enter"], check=True)
+        wait_for("Question 2")
+        subprocess.run(["tmux", "send-keys", "-t", session, "back", "Enter"], check=True)
+        out = wait_for("(last answer withdrawn)")
+        subprocess.run(["tmux", "send-keys", "-t", session, "idea", "Enter"], check=True)
+        # an idea is not protected: few questions remain; answer the rest 'unknown'
+        for _ in range(60):
+            out = screen()
+            if "KZ-EXIT" in out:
+                break
+            subprocess.run(["tmux", "send-keys", "-t", session, "unknown", "Enter"], check=True)
+            time.sleep(0.3)
+        out = wait_for("KZ-EXIT=0")
+        assert "Consultation complete" in out
+        assert "The work is not an object of copyright" in out or (tmp_path / "c.yaml").exists()
+        wait_for("saved the case")
+        saved = yaml.safe_load((tmp_path / "c.yaml").read_text())
+        assert saved["facts"][1]["work"]["kind"] == "idea"
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+# ---- batch --------------------------------------------------------------------------------------
+
+def _write_jsonl(path: Path, n: int, broken_every: int = 50) -> tuple[int, int]:
+    base = json.loads(json.dumps(EXAMPLE, default=str))
+    good = bad = 0
+    with path.open("w") as f:
+        for i in range(n):
+            d = json.loads(json.dumps(base))
+            d["id"] = f"c{i:05d}"
+            d["facts"][3]["use"]["damage_tenge"] = [None, 100_000, 583_400, 3_000_000][i % 4]
+            if broken_every and i % broken_every == 7:
+                d["facts"][3]["use"]["consnt"] = True
+                bad += 1
+            elif broken_every and i % broken_every == 13:
+                f.write('{"id": "oops", \n')
+                bad += 1
+                continue
+            else:
+                good += 1
+            f.write(json.dumps(d) + "\n")
+    return good, bad
+
+
+def test_batch_many_cases_nothing_lost(tmp_path):
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    good, bad = _write_jsonl(inp, 2000)
+    res = CliRunner().invoke(cli, BASE + ["batch", str(inp), "-o", str(out), "--workers", "2", "--engine", "python"])
+    assert res.exit_code == 1  # some cases were broken
+    lines = out.read_text().splitlines()
+    assert len(lines) == good + bad == 2000
+    recs = [json.loads(x) for x in lines]
+    errors = [r for r in recs if "error" in r]
+    assert len(errors) == bad
+    assert any("consnt" in e["error"]["message"] and "did you mean 'consent'" in e["error"]["message"] for e in errors)
+    assert any("invalid JSON" in e["error"]["message"] for e in errors)
+    ok = [r for r in recs if "error" not in r]
+    assert [r["id"] for r in ok] == sorted(r["id"] for r in ok)  # input order
+    by_damage = {r["id"]: {c["attributes"]["part"] for c in r["conclusions"]
+                           if c["type"] == "criminal_liability" and c["status"] == "holds"} for r in ok}
+    assert by_damage["c00002"] == {"2"} and by_damage["c00003"] == {"3"} and by_damage["c00001"] == {"1"}
+    assert "2000 cases" in res.output and f"{bad} errors" in res.output
+
+
+def test_batch_resume_and_atomic(tmp_path):
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write_jsonl(inp, 30, broken_every=0)
+    r1 = kzcopyright.batch(inp, out, rules=RULES, kb=KB, engine="python", workers=1)
+    assert r1.cases == 30 and r1.errors == 0
+    before = out.read_text()
+    r2 = kzcopyright.batch(inp, out, rules=RULES, kb=KB, engine="python", workers=1, resume=True)
+    assert r2.skipped == 30 and out.read_text() == before
+    # a directory of case files works too
+    d = tmp_path / "cases"
+    d.mkdir()
+    (d / "a.yaml").write_text(yaml.safe_dump(dict(EXAMPLE, id="a"), allow_unicode=True))
+    (d / "b.yaml").write_text("id: b\nfacts: [ {work: {key: w, kind: fotograph}} ]\n")
+    s = kzcopyright.batch(d, tmp_path / "d.jsonl", rules=RULES, kb=KB, engine="python", workers=1)
+    assert s.cases == 2 and s.errors == 1
+    recs = [json.loads(x) for x in (tmp_path / "d.jsonl").read_text().splitlines()]
+    assert recs[0]["id"] == "a" and "did you mean 'photograph'" in recs[1]["error"]["message"]
+
+
+@pytest.mark.parametrize("fault", ["hang", "crash"])
+def test_batch_survives_a_hanging_or_crashing_worker(tmp_path, monkeypatch, fault):
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write_jsonl(inp, 12, broken_every=0)
+    monkeypatch.setenv("KZCOPYRIGHT_FAULT", f"{fault}:c00004")
+    s = kzcopyright.batch(inp, out, rules=RULES, kb=KB, engine="python", workers=2, timeout=5)
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["id"] for r in recs] == [f"c{i:05d}" for i in range(12)]
+    assert s.errors == 1 and "did not finish" in recs[4]["error"]["message"]
+    assert all("error" not in r for i, r in enumerate(recs) if i != 4)
