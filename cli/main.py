@@ -684,11 +684,14 @@ def rules_graph(project: Project, output: Path | None) -> None:
               help="Another rules directory to compare with (the amendment's rule tree).")
 @click.option("--against-kb", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
               help="The kb directory that goes with --against (default: the same kb).")
+@click.option("--date-field", default=None, metavar="NAME",
+              help="With --from/--to: set only this date of each case (e.g. assessment_date) instead of moving "
+                   "all its dates with the act date.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--engine", type=click.Choice(["durable", "python"]), default="python", show_default=True)
 @click.pass_obj
 def rules_diff(project: Project, paths: tuple[Path, ...], day_from: Any, day_to: Any, against: Path | None,
-               against_kb: Path | None, fmt: str, engine: str) -> None:
+               against_kb: Path | None, date_field: str | None, fmt: str, engine: str) -> None:
     """Impact report: which cases change outcome between two dates, or two rule trees.
 
     With --from/--to each case is re-evaluated as if its act happened on each date (all its
@@ -710,7 +713,15 @@ def rules_diff(project: Project, paths: tuple[Path, ...], day_from: Any, day_to:
             report = diff_corpus(scenarios, rb, other, engine)
             labels = (str(project.rules or "rules"), str(against))
         else:
-            report = diff_corpus(scenarios, rb, rb, engine, day_from.date(), day_to.date())
+            if date_field is not None:
+                case_t = rb.kb.types.get("case")
+                dates = [a.name for a in case_t.attributes.values() if a.type == "date"] if case_t else []
+                if date_field not in dates:
+                    from kzcopyright.engine.errors import suggest
+
+                    raise click.UsageError(f"'{date_field}' is not a date of the case "
+                                           f"({suggest(date_field, dates) or ', '.join(dates)})")
+            report = diff_corpus(scenarios, rb, rb, engine, day_from.date(), day_to.date(), date_field)
             labels = (day_from.date().isoformat(), day_to.date().isoformat())
     except KzError as exc:
         _fail(exc)

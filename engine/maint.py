@@ -272,10 +272,18 @@ def rule_map_dot(g: nx.DiGraph, rb: RuleBase) -> str:
 # ---- impact of an amendment -------------------------------------------------------------------
 
 
-def shift_case(scenario: Scenario, day: _dt.date) -> Scenario:
-    """The case as if its act happened on ``day``: every case date moves by the same amount."""
+def shift_case(scenario: Scenario, day: _dt.date, field_name: str | None = None) -> Scenario:
+    """The case as if its act happened on ``day``: every case date moves by the same amount.
+
+    With ``field_name``, only that date of the case is set to ``day`` (e.g. the date of
+    assessment, which selects the version of a rule of procedure).
+    """
     case = next((f for f in scenario.facts if f.type == CASE_TYPE), None)
-    if case is None or case.get("act_date") is None:
+    if field_name is not None:
+        attrs = dict(case.attrs) if case else {"key": "case"}
+        attrs[field_name] = day
+        new_case = Fact("case:case", CASE_TYPE, tuple(sorted(attrs.items())))
+    elif case is None or case.get("act_date") is None:
         attrs = dict(case.attrs) if case else {"key": "case"}
         attrs["act_date"] = day
         new_case = Fact("case:case", CASE_TYPE, tuple(sorted(attrs.items())))
@@ -318,11 +326,12 @@ def diff_results(a: Result, b: Result, kb: Any) -> list[dict[str, Any]]:
 
 
 def diff_corpus(scenarios: Iterable[Scenario], rb_a: RuleBase, rb_b: RuleBase, engine: str,
-                day_a: _dt.date | None = None, day_b: _dt.date | None = None) -> dict[str, Any]:
+                day_a: _dt.date | None = None, day_b: _dt.date | None = None,
+                field_name: str | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {"cases": [], "by_article": {}, "compared": 0}
     for s in scenarios:
-        sa = shift_case(s, day_a) if day_a else s
-        sb = shift_case(s, day_b) if day_b else s
+        sa = shift_case(s, day_a, field_name) if day_a else s
+        sb = shift_case(s, day_b, field_name) if day_b else s
         ra = evaluate_case(rb_a, sa, engine)
         rb_res = evaluate_case(rb_b, sb, engine)
         report["compared"] += 1

@@ -130,3 +130,19 @@ def test_lint_warns_on_stale_articles():
     assert "was last compared with the official text on 2026-11-28" in res.output
     res = run("rules", "lint", "--today", "2028-01-01", "--strict")
     assert res.exit_code == 1
+
+
+def test_diff_across_the_161_vi_amendment_by_assessment_date():
+    cases = str(ROOT / "tests" / "cases" / "amendments.yaml")
+    res = run("rules", "diff", "--from", "2018-07-01", "--to", "2018-07-04", "--date-field", "assessment_date",
+              cases, "--format", "json")
+    assert res.exit_code == 0, res.output
+    import json
+
+    report = json.loads(res.output)
+    assert len(report["cases"]) == 3
+    steps = {(c["identity"]["step"], c["before"] and c["before"]["status"], c["after"] and c["after"]["status"])
+             for c in report["cases"][0]["changes"]}
+    assert ("mandatory_claim", "holds", None) in steps and ("claim_letter", None, "holds") in steps
+    res = run("rules", "diff", "--from", "2018-07-01", "--to", "2018-07-04", "--date-field", "assesment_date", cases)
+    assert res.exit_code == 2 and "did you mean 'assessment_date'" in res.output
