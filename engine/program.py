@@ -119,8 +119,14 @@ class Program:
         self._by_uid = {b.uid: b for b in self.branches}
 
 
+_KEY_ATTRS: dict[str, Attribute] = {}
+
+
 def _KEY_ATTR(tname: str) -> Attribute:
-    return Attribute("key", "ref", {}, {}, {}, (), {}, tname, None, True, Location("-"))
+    a = _KEY_ATTRS.get(tname)
+    if a is None:
+        a = _KEY_ATTRS[tname] = Attribute("key", "ref", {}, {}, {}, (), {}, tname, None, True, Location("-"))
+    return a
 
 
 # ---- DNF expansion -----------------------------------------------------------------------

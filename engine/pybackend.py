@@ -33,7 +33,10 @@ class PythonBackend:
             delta: set[str] | None = None
             while True:
                 fresh: set[str] = set()
+                delta_types = {ctx.store.facts[f].type for f in delta} if delta is not None else None
                 for b in branches:
+                    if delta_types is not None and not any(p.type in delta_types for p in b.positives):
+                        continue  # nothing new it could match
                     for mode in (L, U):
                         for premises in self._matches(ctx, b, mode, delta):
                             for fact, _m in ctx.fire(b, mode, premises):

@@ -38,14 +38,14 @@ class Fact:
     type: str
     attrs: tuple[tuple[str, Any], ...]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_d", dict(self.attrs))
+
     def get(self, name: str, default: Any = None) -> Any:
-        for k, v in self.attrs:
-            if k == name:
-                return v
-        return default
+        return self._d.get(name, default)  # type: ignore[attr-defined]
 
     def has(self, name: str) -> bool:
-        return any(k == name for k, _ in self.attrs)
+        return name in self._d  # type: ignore[attr-defined]
 
     @property
     def as_dict(self) -> dict[str, Any]:
