@@ -449,7 +449,7 @@ def batch(project: Project, input_path: Path, output: Path, workers: int | None,
     from kzcopyright.engine.project import choose_engine
 
     try:
-        project.rulebase  # check the rule base once, before starting workers
+        _ = project.rulebase  # check the rule base once, before starting workers
         name, notice = choose_engine(engine)
     except KzError as exc:
         _fail(exc)

@@ -18,7 +18,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 __all__ = ["BatchSummary", "read_inputs", "run_batch", "CASE_TIMEOUT"]
 
@@ -174,7 +175,7 @@ def run_batch(
     previous = _existing(output) if resume else {}
     records: list[str | None] = [None] * len(items)
     todo: list[int] = []
-    for i, (label, line, payload, kind) in enumerate(items):
+    for i, (_label, _line, payload, kind) in enumerate(items):
         ident = payload.get("id") if kind == "json" and isinstance(payload, dict) else None
         if ident is not None and str(ident) in previous:
             records[i] = previous[str(ident)]

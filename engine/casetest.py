@@ -73,7 +73,7 @@ def _describe(tname: str, attrs: dict[str, Any]) -> str:
 
 
 def _items(spec: Any) -> list[tuple[str, dict[str, Any]]]:
-    out = []
+    out: list[tuple[str, dict[str, Any]]] = []
     for item in spec or []:
         if isinstance(item, str):
             out.append((item, {}))

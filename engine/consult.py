@@ -70,7 +70,7 @@ class Consultation:
 
     @classmethod
     def start(cls, rb: RuleBase, case: Any = None, *, engine: str = "python", lang: str = "en",
-              perspective: str | None = None) -> "Consultation":
+              perspective: str | None = None) -> Consultation:
         data = case if case is not None else dict(SKELETON)
         if perspective and isinstance(data, dict):
             data = dict(data, perspective=perspective)
@@ -112,8 +112,8 @@ class Consultation:
                 choices = (("yes", {"en": "yes", "ru": "да"}), ("no", {"en": "no", "ru": "нет"}))
             out.append(Question(fid, attr, a.type, a.question or {"en": f"{t.title.get('en')}: {attr}?"}, a.help,
                                 choices, why, len(set(fids))))
-        out.sort(key=lambda q: (-q.settles, order.get((self.scenario.fact(q.fact).type, q.attribute), 10**6),
-                                q.fact, q.attribute))
+        types = {f.fid: f.type for f in self.scenario.facts}
+        out.sort(key=lambda q: (-q.settles, order.get((types.get(q.fact, ""), q.attribute), 10**6), q.fact, q.attribute))
         return out
 
     def _vocab_order(self) -> dict[tuple[str, str], int]:

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .errors import EvaluationError
 from .evaluate import L, U, EvalContext
@@ -122,7 +123,7 @@ def _pattern(program: Program, b: Branch, p: CPattern, mode: str, negated: bool,
             parts.append({"$ex": {t.attr: 1}})
         parts.append(_join_test(t, src[0], src[1]))
     if mode == L and not negated:
-        for var, attr in p.binds:
+        for _var, attr in p.binds:
             parts.append({"$ex": {attr: 1}})
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
@@ -159,7 +160,7 @@ class DurableBackend:
     name = "durable"
     _host: Any = None
     _counter = itertools.count(1)
-    _registered: dict[str, "DurableBackend"] = {}
+    _registered: dict[str, DurableBackend] = {}
 
     def __init__(self, program: Program):
         if _engine is None:
@@ -191,7 +192,7 @@ class DurableBackend:
         return self._const_cache[key]
 
     @classmethod
-    def for_program(cls, program: Program) -> "DurableBackend":
+    def for_program(cls, program: Program) -> DurableBackend:
         key = program.fingerprint or str(id(program))
         inst = cls._registered.get(key)
         if inst is None or inst.program is not program:

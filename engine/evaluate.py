@@ -20,7 +20,8 @@ import datetime as _dt
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 from .errors import EvaluationError
 from .expr import ExprError, evaluate as eval_expr
@@ -178,7 +179,8 @@ class EvalContext:
         attr = branch.rule.date_attr
         if attr is None or self.case_fact is None:
             return None
-        return self.case_fact.get(attr)
+        day = self.case_fact.get(attr)
+        return day if isinstance(day, _dt.date) else None
 
     def rule_activity(self, branch: Branch) -> str | None:
         """"L" if the rule version is certainly in force for this case, "U" if possibly, else None."""
@@ -238,7 +240,7 @@ class EvalContext:
 
     @staticmethod
     def _var_origin(branch: Branch, var: str, env: dict[str, Any]) -> tuple[str, str] | None:
-        origin = env.get("$origin", {})
+        origin: dict[str, tuple[str, str]] = env.get("$origin", {})
         return origin.get(var)
 
     def negation(self, branch: Branch, pat: CPattern, env: dict[str, Any], mode: str

@@ -10,7 +10,8 @@ import datetime as _dt
 import itertools
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from .errors import Diagnostic, InputError, Location, suggest
 from .evaluate import L, U, EvalContext, test_holds
@@ -361,7 +362,7 @@ def _coerce(vtype: str, text: str) -> Any:
 
 
 def why_not_lines(rb: RuleBase, result: Result, tname: str, attrs: dict[str, str], lang: str = "en",
-                  changes: "ChangeSearch | None" = None) -> list[str]:
+                  changes: ChangeSearch | None = None) -> list[str]:
     out: list[str] = []
     current = [c for c in select(result, tname, attrs)]
     title = _t(rb.kb.types[tname].title, lang)
@@ -442,8 +443,6 @@ def _cone(rb: RuleBase, tname: str) -> tuple[set[str], list[Branch]]:
                 if p.type not in seen_types:
                     seen_types.add(p.type)
                     stack.append(p.type)
-            for d in b.defeats:
-                pass
         for target, uids in prog.defeaters.items():
             # exceptions to rules in the cone are in the cone too
             if any(prog.branch(u).rule.id == target for u in seen_b):
@@ -485,8 +484,9 @@ def _candidate_values(rb: RuleBase, scenario: Scenario, branches: list[Branch], 
             mci = rb.kb.parameters.get("mci")
             for attr_d in ("act_date", "assessment_date"):
                 day = case.get(attr_d) if case else None
-                if day is not None and mci is not None and mci.at(day) is not None:
-                    rate = mci.at(day).value
+                pv = mci.at(day) if day is not None and mci is not None else None
+                if pv is not None:
+                    rate = pv.value
                     consts |= {c * rate for c in mci_consts}
                     break
         out: list[Any] = []
@@ -512,15 +512,15 @@ def minimal_changes(rb: RuleBase, scenario: Scenario, tname: str, attrs: dict[st
         for p in list(b.positives) + list(b.negations):
             for t in p.tests:
                 tested.setdefault(p.type, set()).add(t.attr)
-            for var, attr in p.binds:
+            for _var, attr in p.binds:
                 tested.setdefault(p.type, set()).add(attr)
     singles: list[tuple[str, str, Any]] = []
     for f in scenario.facts:
-        t = rb.kb.types.get(f.type)
-        if t is None:
+        ftype = rb.kb.types.get(f.type)
+        if ftype is None:
             continue
         for attr in sorted(tested.get(f.type, ())):
-            a = t.attributes.get(attr)
+            a = ftype.attributes.get(attr)
             if a is None or (not a.question and f.type != CASE_TYPE) or a.type in ("ref", "list", "date"):
                 continue
             for v in _candidate_values(rb, scenario, branches, f.type, attr, a.type, a.values):
@@ -621,10 +621,10 @@ def what_if(rb: RuleBase, scenario: Scenario, changes: list[tuple[str, str, Any]
             ) -> tuple[Result, Result, list[tuple[str, Conclusion | None, Conclusion | None]]]:
     before = evaluate_case(rb, scenario, engine)
     after = evaluate_case(rb, apply_changes(scenario, changes), engine)
-    old = {}
+    old: dict[tuple[Any, ...], Conclusion] = {}
     for c in before.conclusions:
         old.setdefault(_identity(c, rb), c)
-    new = {}
+    new: dict[tuple[Any, ...], Conclusion] = {}
     for c in after.conclusions:
         new.setdefault(_identity(c, rb), c)
     diffs: list[tuple[str, Conclusion | None, Conclusion | None]] = []
@@ -659,7 +659,7 @@ def what_if_lines(rb: RuleBase, diffs: list[tuple[str, Conclusion | None, Conclu
             for k in sorted(set(a.attributes) | set(b.attributes)):
                 if a.attributes.get(k) != b.attributes.get(k):
                     out.append(f"    {k + ':':<{width}}{format_value(a.attributes.get(k))} -> {format_value(b.attributes.get(k))}")
-        reason = _t((b or a).explanation, lang) if (b or a) else ""
+        reason = _t(ref.explanation, lang)
         if b is None and a is not None:
             reason = "no rule produces it any more (" + ", ".join(a.rules) + ")"
         elif b is not None and b.status == "defeated":

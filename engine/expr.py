@@ -25,7 +25,8 @@ import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 from .values import NUMERIC_UNITS, type_for_unit, unit_of
 
@@ -52,7 +53,7 @@ class ExprError(Exception):
 class Expr:
     kind: str  # num | str | var | call | bin | neg
     value: Any = None
-    args: tuple["Expr", ...] = ()
+    args: tuple[Expr, ...] = ()
     col: int = 0
 
 
@@ -199,7 +200,7 @@ def static_type_of(vtype: str) -> SType:
 def describe(t: SType) -> str:
     if t[0] == "num":
         return type_for_unit(t[1])
-    return t[0] if t[0] != "other" else t[1]
+    return str(t[0] if t[0] != "other" else t[1])
 
 
 def typecheck(e: Expr, var_types: Mapping[str, str], param_types: Mapping[str, str]) -> SType:
@@ -389,9 +390,9 @@ def render(e: Expr) -> str:
     if e.kind == "num":
         return str(e.value)
     if e.kind == "str":
-        return e.value
+        return str(e.value)
     if e.kind == "var":
-        return "$" + e.value
+        return "$" + str(e.value)
     if e.kind == "neg":
         return "-" + render(e.args[0])
     if e.kind == "bin":

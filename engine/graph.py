@@ -12,7 +12,8 @@ still produced.
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import networkx as nx
 
@@ -111,8 +112,8 @@ def reasoning_graph(result: Result, kb: KB) -> nx.DiGraph:
                    defeated=fr.defeated, mode="certain" if fr.mode == L else "possible",
                    excerpt=rule.excerpt.get("en", ""))
         shown[(fr.branch, fr.premises, fr.mode)] = rnode
-        for p in fr.premises:
-            n = fact_node(p)
+        for prem in fr.premises:
+            n = fact_node(prem)
             if n:
                 g.add_edge(n, rnode, kind="premise")
         for name, day, value, source in fr.params:
@@ -221,7 +222,7 @@ def to_dot(g: nx.DiGraph, kb: KB, title: str = "") -> str:
             lines.extend(node_line(n).replace("    ", "  ", 1) for n in members)
             continue
         name = "Case facts" if group == "facts" else (
-            (kb.acts[group].short.get("en") or kb.acts[group].title.get("en")) if group in kb.acts else group)
+            (kb.acts[group].short.get("en") or kb.acts[group].title.get("en") or group) if group in kb.acts else group)
         lines.append(f"  subgraph cluster_{group.replace('-', '_')} {{")
         lines.append(f'    label={_q(name)}; style="rounded,dashed"; color="#bdbdbd"; fontcolor="#424242";')
         lines.extend(node_line(n) for n in members)
@@ -262,7 +263,8 @@ def render(dot_text: str, fmt: str) -> bytes:
     import graphviz
 
     try:
-        return graphviz.Source(dot_text).pipe(format=fmt)
+        data: bytes = graphviz.Source(dot_text).pipe(format=fmt)
+        return data
     except graphviz.ExecutableNotFound as exc:
         raise GraphvizMissing(INSTALL_HINT) from exc
 

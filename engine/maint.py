@@ -9,7 +9,8 @@ import datetime as _dt
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import networkx as nx
 
@@ -48,6 +49,8 @@ class CaseRun:
 def _cites_article(result: Result, article: str) -> bool:
     prefix = article.rstrip("/")
     for d in result.derivations:
+        if "~aux" in d["branch"]:
+            continue  # an internal helper of a negation, not an application of the article
         for c in d["citations"]:
             if c == prefix or c.startswith(prefix + "/"):
                 return True
@@ -97,7 +100,7 @@ def coverage(rb: RuleBase, scenarios: list[Scenario]) -> Coverage:
             rid = d["rule"].split("@")[0]
             by_rule.setdefault(rid, set()).add(f"{Path(s.path).name}:{s.id}")
     articles: dict[str, tuple[list[str], list[str]]] = {}
-    for key, art in sorted(rb.kb.articles.items()):
+    for key, _art in sorted(rb.kb.articles.items()):
         rules = sorted({r.id for r in rb.rules if any(_article_of(c) == key for c in r.cite)})
         cases = sorted({c for rid in rules for c in by_rule.get(rid, ())})
         articles[key] = (rules, cases)
@@ -115,7 +118,7 @@ def stale_articles(rb: RuleBase, today: _dt.date, months: int = 12) -> list[Arti
 def version_gaps(rb: RuleBase) -> list[tuple[Rule, Rule]]:
     """Consecutive versions of one rule with days between them in which no version is in force."""
     out = []
-    for rid, versions in rb.program.rule_versions.items():
+    for _rid, versions in rb.program.rule_versions.items():
         dated = sorted((r for r in versions if r.dated), key=lambda r: r.valid_from or _dt.date.min)
         for a, b in zip(dated, dated[1:]):
             if a.valid_to is not None and b.valid_from is not None and (b.valid_from - a.valid_to).days > 1:
@@ -280,7 +283,7 @@ def shift_case(scenario: Scenario, day: _dt.date, field_name: str | None = None)
     """
     case = next((f for f in scenario.facts if f.type == CASE_TYPE), None)
     if field_name is not None:
-        attrs = dict(case.attrs) if case else {"key": "case"}
+        attrs: dict[str, Any] = dict(case.attrs) if case else {"key": "case"}
         attrs[field_name] = day
         new_case = Fact("case:case", CASE_TYPE, tuple(sorted(attrs.items())))
     elif case is None or case.get("act_date") is None:

@@ -136,8 +136,8 @@ def memo_html(result: Result, kb: KB, lang: str = "en") -> str:
         add("</ul>")
     if result.assumptions:
         add("<h2>Assumptions where the law is unsettled</h2><ul>")
-        for a in result.assumptions:
-            add(f"<li>{_e(_t(a['text'], lang))} <span class=law>({_e(a['rule'])})</span></li>")
+        for asm in result.assumptions:
+            add(f"<li>{_e(_t(asm['text'], lang))} <span class=law>({_e(asm['rule'])})</span></li>")
         add("</ul>")
 
     ctx = result.context

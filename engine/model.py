@@ -60,7 +60,7 @@ class Pattern:
 class Not:
     """No fact (combination) matches ``body``: negation as failure, stratified."""
 
-    body: tuple["Condition", ...]
+    body: tuple[Condition, ...]
     loc: Location
 
 
@@ -68,11 +68,11 @@ class Not:
 class AnyOf:
     """At least one branch holds; each branch is a conjunction of conditions."""
 
-    branches: tuple[tuple["Condition", ...], ...]
+    branches: tuple[tuple[Condition, ...], ...]
     loc: Location
 
 
-Condition = Union[Pattern, Not, AnyOf]
+Condition = Union[Pattern, Not, AnyOf]  # noqa: UP007 - a runtime alias
 
 
 @dataclass(frozen=True)

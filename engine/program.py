@@ -314,7 +314,7 @@ class _Compiler:
             cheads.append(CHead(h.type, h.attrs, h.loc))
         cdefeats: list[CDefeat] = []
         for d in defeats:
-            for attr, var in d.match:
+            for _attr, var in d.match:
                 if var not in var_types:
                     self.err(rule, d.loc, "undefined-variable", f"defeats: variable ${var} is not bound")
                     ok = False
@@ -403,8 +403,8 @@ class _Compiler:
             if var not in used_inner and var not in shared and not var.startswith("_"):
                 self.err(rule, vloc, "unused-variable", f"variable ${var} is bound but never used")
         self.branches.append(b)
-        tests = tuple(CTest(v, "=", "var", v, loc) for v in shared)
-        return CPattern("n", aux_type, tests, (), loc)
+        shared_tests = tuple(CTest(v, "=", "var", v, loc) for v in shared)
+        return CPattern("n", aux_type, shared_tests, (), loc)
 
     def compatible(self, rule: Rule, t: Test, a: Attribute, vt: tuple[str, str | None, bool], tname: str) -> bool:
         op = t.op

@@ -8,7 +8,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from .errors import Diagnostic, Diagnostics, EvaluationError, InputError, Location
 from .evaluate import EvalContext

@@ -6,7 +6,8 @@ analysis, and the engine where durable_rules cannot be imported (Python ≥ 3.13
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from .evaluate import L, U, EvalContext
 from .program import Branch, Program

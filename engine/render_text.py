@@ -96,8 +96,8 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
     if result.conflicts:
         out.append("Conflicts")
         out.append("---------")
-        for c in result.conflicts:
-            out.extend(_wrap(f"[{c['status']}] {' vs '.join(c['types'])}: rules {', '.join(c['rules'])}", "    ", "  "))
+        for cf in result.conflicts:
+            out.extend(_wrap(f"[{cf['status']}] {' vs '.join(cf['types'])}: rules {', '.join(cf['rules'])}", "    ", "  "))
         out.append("")
     if result.undetermined:
         out.append("Still undetermined — what would decide it")
@@ -109,8 +109,8 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
     if result.assumptions:
         out.append("Assumptions made where the law is unsettled")
         out.append("-------------------------------------------")
-        for a in result.assumptions:
-            out.extend(_wrap(_t(a["text"], lang), "    ", "  - "))
+        for asm in result.assumptions:
+            out.extend(_wrap(_t(asm["text"], lang), "    ", "  - "))
         out.append("")
     if result.parameters:
         out.append("Parameters used")

@@ -332,7 +332,7 @@ class _Builder:
             })
         used_rules = {fr.rule for fr in self.firings}
         versions = []
-        for rid, rs in sorted(self.program.rule_versions.items()):
+        for _rid, rs in sorted(self.program.rule_versions.items()):
             if not any(r.dated for r in rs):
                 continue
             for r in rs:
@@ -343,8 +343,8 @@ class _Builder:
                                      "amended_by": r.amended_by or None, "applied": r.uid in used_rules})
         params: dict[tuple[str, str], dict[str, Any]] = {}
         for fr in self.firings:
-            for n, d, v, s in fr.params:
-                params[(n, d)] = {"name": n, "date": d, "value": v, "source": s,
+            for n, day, v, src in fr.params:
+                params[(n, day)] = {"name": n, "date": day, "value": v, "source": src,
                                   "title": dict(kb.parameters[n].title)}
         assumptions = []
         for r_uid in sorted(used_rules):
@@ -396,7 +396,7 @@ class _Builder:
                         out.append({"status": status, "conclusions": [c.fid, d.fid],
                                     "types": [c.type, d.type], "rules": sorted(set(c.rules + d.rules)),
                                     "citations": sorted(set(c.citations + d.citations))})
-        out.sort(key=lambda x: x["conclusions"])
+        out.sort(key=lambda x: tuple(x["conclusions"]))
         return out
 
 

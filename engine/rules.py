@@ -371,7 +371,7 @@ class _RuleParser:
             if seq is None:
                 self.err(data.val_loc("defeats"), "bad-shape", "defeats: a list of {rule: id, match: {attr: $var}}")
             for i, d in enumerate(seq or []):
-                dloc = seq.item_loc(i)
+                dloc = seq.item_loc(i) if seq is not None else data.loc
                 if isinstance(d, str):
                     defeats.append(Defeat(d, (), dloc))
                     continue
@@ -450,7 +450,7 @@ def load_rules(paths: list[Path], kb: KB, diags: Diagnostics, display_root: Path
         parser = _RuleParser(kb, diags, shown)
         for i, item in enumerate(seq or []):
             if not isinstance(item, LDict):
-                diags.error(seq.item_loc(i), "bad-shape", "a rule must be a mapping", "-")
+                diags.error(seq.item_loc(i) if seq is not None else data.loc, "bad-shape", "a rule must be a mapping", "-")
                 continue
             r = parser.rule(item, file_article)
             if r is not None:

@@ -93,8 +93,8 @@ def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default
     case_attrs: dict[str, Any] = {"key": "case"}
     case_t = kb.types.get(CASE_TYPE)
     if "dates" in data:
-        dates = ck.mapping(data["dates"], "dates", sid, data.val_loc("dates"))
-        for name, value in (dates or {}).items():
+        dates = ck.mapping(data["dates"], "dates", sid, data.val_loc("dates")) or LDict()
+        for name, value in dates.items():
             a = case_t.attributes.get(str(name)) if case_t else None
             if a is None or a.type != "date":
                 known = [x.name for x in case_t.attributes.values() if x.type == "date"] if case_t else []
@@ -126,7 +126,7 @@ def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default
         seq.item_locs = []
         seq.loc = data.loc
     for i, item in enumerate(seq or []):
-        iloc = seq.item_loc(i)
+        iloc = seq.item_loc(i) if seq is not None else data.loc
         if not isinstance(item, LDict) or len(item) != 1:
             diags.error(iloc, "bad-fact", "a fact is a mapping {type: {key: ..., attribute: value}}", sid)
             continue
@@ -154,7 +154,7 @@ def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default
             continue
         keys[tname][key] = body.val_loc("key")
         raw_facts.append((tname, body, iloc))
-    for tname, body, iloc in raw_facts:
+    for tname, body, _iloc in raw_facts:
         t = kb.types[tname]
         attrs: dict[str, Any] = {}
         reported: set[str] = set()

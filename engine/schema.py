@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 from .errors import Diagnostics, Location, suggest
 from .yamlio import LDict, LList

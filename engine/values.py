@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 from fractions import Fraction
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 __all__ = [
     "SCALAR_TYPES",

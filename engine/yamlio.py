@@ -138,7 +138,7 @@ class _Converter:
         except ValueError:
             if node.tag == "tag:yaml.org,2002:timestamp":
                 return node.value  # date-shaped but impossible: the typed checks report it
-            raise _Abort(self.loc(node), "yaml-value", f"bad value '{node.value}'")
+            raise _Abort(self.loc(node), "yaml-value", f"bad value '{node.value}'") from None
         except yaml.YAMLError as exc:
             raise _Abort(self.loc(node), "yaml-value", f"bad value: {getattr(exc, 'problem', exc)}") from exc
 
@@ -162,7 +162,7 @@ class _CountingComposer(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             self.alias_count += 1
             if self.alias_count > LIMITS.max_aliases:
-                event = self.peek_event()
+                event = self.peek_event()  # type: ignore[no-untyped-call]
                 raise yaml.composer.ComposerError(
                     None, None, f"more than {LIMITS.max_aliases} aliases", event.start_mark
                 )

@@ -16,7 +16,6 @@ from click.testing import CliRunner
 
 import kzcopyright
 from kzcopyright.cli.main import cli
-from kzcopyright.engine.consult import Consultation
 from kzcopyright.engine.project import evaluate_case, load_case
 
 from .conftest import KB, RULES

@@ -59,7 +59,7 @@ def test_rules_show_and_kb_article():
     assert res.exit_code == 0, res.output
     out = res.output
     assert "in force 2015-01-01" in out and "cites: criminal_code/198/2" in out
-    assert "exception to: criminal_code.198.1.unlawful_use" in out
+    assert "exception to: criminal_code.198.1.misappropriation, criminal_code.198.1.unlawful_use" in out
     assert "criminal_code.198.3.large_damage" in out  # an exception to it
     assert "depends on rules: copyright_law.16.2.use_without_consent" in out.replace("\n", " ").replace("  ", " ") \
         or "copyright_law.16.2.use_without_consent" in out
