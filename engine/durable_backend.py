@@ -13,7 +13,8 @@ This module is the only place that imports ``durable``. It guards every trap lis
   exactly, placed after the first pattern, every ``$not`` last), asserted once stratum k-1
   has reached its fixpoint; exceptions are resolved against the complete lower strata;
 * one Host per process, one ruleset per rule-base version, registered once; a fresh session
-  per case, begun by a ``$begin`` fact whose no-op rule makes ``delete_state`` safe; no threads.
+  per case, begun by a ``$begin`` fact whose no-op rule makes ``delete_state`` safe; no threads:
+  the Host's background dispatcher threads are never started.
 """
 
 from __future__ import annotations
@@ -305,6 +306,12 @@ def _make_host() -> Any:
 
         def get_action(self, action_name: str) -> Callable[[Any], None]:
             return self.actions[f"{self.current_ruleset}/{action_name}"]
+
+        def _run(self) -> None:
+            """No background dispatcher: durable's Host starts two timer threads that call
+            ``ruleset.dispatch()`` while the main thread asserts facts, a race that corrupts
+            results (seen as error 307, ERR_NODE_DELETED). Actions run synchronously inside
+            ``assert_fact(s)``; events and timers, which need the dispatcher, are not used."""
 
     return _Host()
 

@@ -137,6 +137,8 @@ class Diagnostics:
         related: Sequence[Location] = (),
         severity: str = "error",
     ) -> None:
+        if any(d.location == loc and d.code == code and d.message == message for d in self.items):
+            return  # the same problem found again (e.g. in another alternative of one rule)
         src = ""
         lines = self.sources.get(loc.path)
         if lines and 0 < loc.line <= len(lines):

@@ -360,8 +360,9 @@ def evaluate(e: Expr, env: Mapping[str, Any], read_param: ParamReader) -> Any:
         return min(vals)
     if fn == "max":
         return max(vals)
-    if fn == "round":
-        return Fraction(round(vals[0]))
+    if fn == "round":  # half away from zero, as amounts are rounded in practice
+        x = Fraction(vals[0])
+        return Fraction(math.floor(abs(x) + Fraction(1, 2))) * (1 if x >= 0 else -1)
     if fn == "floor":
         return Fraction(math.floor(vals[0]))
     if fn == "ceil":

@@ -144,15 +144,33 @@ class Parameter:
                 found = pv
         return found
 
+    def effective_end(self, i: int) -> _dt.date | None:
+        """The last day value ``i`` is in force: its ``to``, or the day before the next value."""
+        pv = self.values[i]
+        nxt = self.values[i + 1].start - _dt.timedelta(days=1) if i + 1 < len(self.values) else None
+        if pv.end is None:
+            return nxt
+        return pv.end if nxt is None else min(pv.end, nxt)
+
     def values_between(self, start: _dt.date | None, end: _dt.date | None) -> list[ParamValue]:
         out = []
-        for pv in self.values:
+        for i, pv in enumerate(self.values):
+            last = self.effective_end(i)
             if end is not None and pv.start > end:
                 continue
-            if start is not None and pv.end is not None and pv.end < start:
+            if start is not None and last is not None and last < start:
                 continue
             out.append(pv)
         return out
+
+    def covers(self, pv: ParamValue, start: _dt.date | None, end: _dt.date | None) -> bool:
+        """Whether ``pv`` is in force over the whole interval start..end (None: open)."""
+        last = self.effective_end(self.values.index(pv))
+        if pv.start > (start or _dt.date.min):
+            return False
+        if end is None:
+            return last is None
+        return last is None or last >= end
 
 
 @dataclass
@@ -358,7 +376,7 @@ def _load_vocabulary(kb: KB, data: LDict, ck: Checker) -> None:
         if kind not in FACT_KINDS:
             ck.diags.error(spec.val_loc("kind"), "bad-kind", f"kind '{kind}' is not one of {', '.join(FACT_KINDS)}",
                            subject, suggest(kind, FACT_KINDS))
-        if str(tname) in RESERVED_NAMES or str(tname).startswith("$"):
+        if str(tname) in RESERVED_NAMES or str(tname) in ("not", "any", "all") or str(tname).startswith("$"):
             ck.diags.error(types.key_loc(tname), "reserved-name", f"type name '{tname}' is reserved", subject)
         attrs: dict[str, Attribute] = {}
         aspec = spec.get("attributes", LDict())
@@ -367,7 +385,7 @@ def _load_vocabulary(kb: KB, data: LDict, ck: Checker) -> None:
             aspec = LDict()
         for aname, a in aspec.items():
             asub = f"{tname}.{aname}"
-            if str(aname) in RESERVED_NAMES or str(aname).startswith("$") or str(aname) == "key":
+            if str(aname) in RESERVED_NAMES or str(aname).startswith("$") or str(aname) in ("key", "as"):
                 ck.diags.error(aspec.key_loc(aname), "reserved-name",
                                f"attribute name '{aname}' is reserved (durable_rules or the compiler use it)", asub)
                 continue

@@ -233,6 +233,7 @@ class _Compiler:
                         same_as = prev
                     else:
                         key_alias[(t.operand.value, p.type)] = alias
+            stated = {t.attr for t in p.tests if t.op == "present" and t.operand.value is True}
             for t in p.tests:
                 a = self.attr(p.type, t.attr)
                 if a is None:
@@ -240,7 +241,8 @@ class _Compiler:
                 if t.operand.kind == "var":
                     var = t.operand.value
                     if t.op == "=" and var not in var_types:
-                        entity = a.type == "ref" and a.required
+                        # a reference is always known if required, or if the pattern demands it
+                        entity = a.type == "ref" and (a.required or t.attr in stated)
                         var_types[var] = (a.type, a.to, entity)
                         var_source[var] = (alias, t.attr)
                         binds.append((var, t.attr))
@@ -284,7 +286,32 @@ class _Compiler:
                         continue
                     used_anywhere.add(hv.value)
                     vt = var_types[hv.value]
-                    if static_type_of(vt[0]) != static_type_of(a.type) or (a.type == "ref" and vt[0] == "ref" and a.to != vt[1]):
+                    src = var_source.get(hv.value)
+                    src_attr = self.attr(next(p.type for p in positives if p.alias == src[0]), src[1]) \
+                        if src and any(p.alias == src[0] for p in positives) else None
+                    possible = set(src_attr.values) if src_attr is not None else set()
+                    if src:
+                        # narrowed by the tests on the same fact: kind = x, kind in [...]
+                        for p in positives:
+                            if p.alias != src[0] and p.same_as != src[0]:
+                                continue
+                            for t in p.tests:
+                                if t.attr == src[1] and t.kind == "lit" and t.op in ("=", "in"):
+                                    possible &= set(t.value) if t.op == "in" else {t.value}
+                    if a.type == "enum" and src_attr is not None and src_attr.type == "enum" and \
+                            not possible <= set(a.values):
+                        extra = sorted(possible - set(a.values))
+                        self.err(rule, hv.loc, "type-mismatch",
+                                 f"${hv.value} can take values that '{h.type}.{name}' does not have: "
+                                 + ", ".join(extra[:5]) + (" …" if len(extra) > 5 else ""))
+                        ok = False
+                    elif a.type == "ref" and a.required and not vt[2]:
+                        self.err(rule, hv.loc, "unknown-reference",
+                                 f"'{h.type}.{name}' is a required reference: fill it from an entity's key or a "
+                                 f"required reference, not from ${hv.value} (which may be unknown)")
+                        ok = False
+                    elif (a.type == "ref") != (vt[0] == "ref") or \
+                            static_type_of(vt[0]) != static_type_of(a.type) or (a.type == "ref" and a.to != vt[1]):
                         self.err(rule, hv.loc, "type-mismatch",
                                  f"${hv.value} is {self.describe_var(vt)} but '{h.type}.{name}' is {self.describe_attr(a)}")
                         ok = False
@@ -474,6 +501,13 @@ def _check_versions(rules: list[Rule], diags: Diagnostics) -> dict[str, list[Rul
         if len(versions) == 1:
             continue
         seen: dict[str, Rule] = {}
+        if any(r.dated for r in versions) and not all(r.dated for r in versions):
+            undated = next(r for r in versions if not r.dated)
+            dated = next(r for r in versions if r.dated)
+            diags.error(undated.loc, "undated-version",
+                        f"'{rid}' has dated versions, so every version needs a 'valid' interval", rid,
+                        related=[dated.loc])
+            continue
         for r in versions:
             if r.version in seen:
                 first = seen[r.version]
@@ -618,11 +652,12 @@ def _check_params_in_conditions(branches: list[Branch], kb: KB, diags: Diagnosti
                                 f"give the rule versions with 'valid' intervals, one per value", r.id)
                     continue
                 pv = vals[0]
-                if (r.valid_from is None and pv.start > _dt.date(1900, 1, 1)) or (
-                        r.valid_from is not None and pv.start > r.valid_from):
+                if not param.covers(pv, r.valid_from, r.valid_to):
+                    last = param.effective_end(param.values.index(pv))
                     diags.error(t.loc, "param-not-in-force",
-                                f"parameter '{t.value}' has no value before {pv.start}, but the rule is valid from "
-                                f"{r.valid_from or 'the beginning'}; set the rule's valid.from", r.id)
+                                f"parameter '{t.value}' has a value only from {pv.start} to {last or 'open end'}, but "
+                                f"the rule is valid from {r.valid_from or 'the beginning'} to {r.valid_to or 'open end'}; "
+                                f"set the rule's 'valid' interval", r.id)
 
 
 def _check_templates(rules: list[Rule], branches: list[Branch], diags: Diagnostics) -> None:
@@ -638,7 +673,12 @@ def _check_templates(rules: list[Rule], branches: list[Branch], diags: Diagnosti
         head_attrs = {n for h in r.then for n, _ in h.attrs}
         for lang, text in r.because.items():
             for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}", text):
-                name = m.group(1).split(".")[0]
+                if "." in m.group(1):
+                    diags.error(r.because_locs.get(lang, r.loc), "bad-template",
+                                f"because.{lang} uses {{{m.group(1)}}}: placeholders are plain variable or attribute "
+                                f"names (bind the attribute to a variable in the conditions)", r.id)
+                    continue
+                name = m.group(1)
                 if name not in names and name not in head_attrs:
                     diags.error(r.because_locs.get(lang, r.loc), "bad-template", f"because.{lang} uses {{{name}}}, which is neither a variable "
                                 f"nor an attribute of the conclusion", r.id, suggest(name, names | head_attrs))

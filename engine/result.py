@@ -356,7 +356,7 @@ class _Builder:
             facts.append({"id": f.fid, "type": f.type,
                           "attributes": {k: json_value(v) for k, v in f.attrs}})
         case_fact = next((f for f in self.ctx.scenario.facts if f.type == CASE_TYPE), None)
-        dates = {k: json_value(v) for k, v in (case_fact.attrs if case_fact else ()) if k != "key"}
+        dates = {k: json_value(v) for k, v in (case_fact.attrs if case_fact else ()) if isinstance(v, _dt.date)}
         up_to = kb.encoded_up_to.isoformat() if kb.encoded_up_to else "unknown"
         return Result(
             case_id=self.ctx.scenario.id,
@@ -396,8 +396,8 @@ class _Builder:
                         out.append({"status": status, "conclusions": [c.fid, d.fid],
                                     "types": [c.type, d.type], "rules": sorted(set(c.rules + d.rules)),
                                     "citations": sorted(set(c.citations + d.citations))})
-        out.sort(key=lambda x: tuple(x["conclusions"]))
-        return out
+        unique = {tuple(sorted(x["conclusions"])): x for x in out}
+        return [unique[k] for k in sorted(unique)]
 
 
 def build_result(ctx: EvalContext, engine: str, fingerprint: str) -> Result:

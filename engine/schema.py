@@ -99,6 +99,10 @@ class Checker:
                 self.diags.error(data.loc, "missing-key", f"missing required key '{key}'", subject)
             return None
         value = data[key]
+        if isinstance(value, str):
+            from .values import parse_date
+
+            value = parse_date(value)
         if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
             return value
         if value is None:
