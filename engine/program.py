@@ -292,12 +292,12 @@ class _Compiler:
                     possible = set(src_attr.values) if src_attr is not None else set()
                     if src:
                         # narrowed by the tests on the same fact: kind = x, kind in [...]
-                        for p in positives:
-                            if p.alias != src[0] and p.same_as != src[0]:
+                        for cp in positives:
+                            if cp.alias != src[0] and cp.same_as != src[0]:
                                 continue
-                            for t in p.tests:
-                                if t.attr == src[1] and t.kind == "lit" and t.op in ("=", "in"):
-                                    possible &= set(t.value) if t.op == "in" else {t.value}
+                            for ct in cp.tests:
+                                if ct.attr == src[1] and ct.kind == "lit" and ct.op in ("=", "in"):
+                                    possible &= set(ct.value) if ct.op == "in" else {ct.value}
                     if a.type == "enum" and src_attr is not None and src_attr.type == "enum" and \
                             not possible <= set(a.values):
                         extra = sorted(possible - set(a.values))
