@@ -35,6 +35,13 @@ class Project:
         return self._rb
 
 
+def _public_mode(path: str) -> None:
+    """mkstemp creates files readable by the owner only; give the result the usual mode."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file renamed over it."""
     path = Path(path)
@@ -43,6 +50,7 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        _public_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -59,6 +67,7 @@ def write_atomic_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        _public_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -361,6 +370,10 @@ def consult(project: Project, case: Path | None, example: str | None, answers: P
             from kzcopyright.engine.project import load_case
 
             scenario = load_case(rb, start)
+            if perspective:
+                from kzcopyright.engine.explain import apply_changes
+
+                scenario = apply_changes(scenario, [("case:case", "perspective", perspective)])
             session = Consultation(rb, scenario, name, lang)
         else:
             session = Consultation.start(rb, engine=name, lang=lang, perspective=perspective)
@@ -490,7 +503,7 @@ def examples(project: Project) -> None:
 
 @cli.group()
 def rules() -> None:
-    """Maintainers' commands: lint the rule base."""
+    """Maintainers' commands: lint, test, coverage, show, graph, diff."""
 
 
 @rules.command("lint")
@@ -513,7 +526,7 @@ def lint(project: Project, strict: bool, today: Any) -> None:
     gaps = version_gaps(rb)
     if gaps:
         _fail(InputError([Diagnostic(b.loc, "version-gap",
-                                     f"no version of '{b.id}' is in force from {a.valid_to} to {b.valid_from}: "
+                                     f"no version of '{b.id}' is in force between {a.valid_to} and {b.valid_from}: "
                                      f"the versions must follow each other without a gap", b.id, related=(a.loc,))
                           for a, b in gaps]))
         return

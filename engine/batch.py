@@ -222,6 +222,7 @@ def _run_pool(items: list[tuple[str, int, Any, str]], todo: list[int], records: 
                 pending[i] = (pool.apply_async(_evaluate_one, items[i]), 0.0)
             progressed = False
             now = time.monotonic()
+            running = set(sorted(pending)[:n_workers])  # the oldest tasks are the ones being run
             for i in sorted(pending):
                 res, deadline = pending[i]
                 if res.ready():
@@ -235,7 +236,8 @@ def _run_pool(items: list[tuple[str, int, Any, str]], todo: list[int], records: 
                     if progress:
                         progress(1)
                 elif deadline == 0.0:
-                    pending[i] = (res, now + timeout)
+                    if i in running:
+                        pending[i] = (res, now + timeout)
                 elif now > deadline:
                     # a hang or a crash (a worker killed by a segfault never answers): report
                     # this case, restart the pool and resubmit the others
@@ -267,6 +269,9 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
     except BaseException:
         try:

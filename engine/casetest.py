@@ -87,6 +87,21 @@ def check_expectations(result: Result, expect: Any) -> list[str]:
     failures: list[str] = []
     if not isinstance(expect, dict):
         return ["case has no 'expect' block"]
+    for key in expect:
+        if key not in EXPECT_KEYS:
+            from .errors import suggest
+
+            failures.append(f"unknown expectation '{key}' ({suggest(str(key), EXPECT_KEYS) or 'use ' + ', '.join(EXPECT_KEYS)})")
+    kb_types = result.context.program.kb.types if result.context is not None else {}
+    for status in ("holds", "undetermined", "defeated", "does_not_hold"):
+        for tname, attrs in _items(expect.get(status)):
+            t = kb_types.get(tname)
+            if kb_types and (t is None or t.kind == "entity"):
+                failures.append(f"{status}: unknown conclusion type '{tname}'")
+            elif t is not None:
+                for k in attrs:
+                    if k not in t.attributes:
+                        failures.append(f"{status}: '{tname}' has no attribute '{k}'")
     for status in ("holds", "undetermined", "defeated"):
         for tname, attrs in _items(expect.get(status)):
             found = [c for c in result.conclusions if _matches(c, tname, attrs)]

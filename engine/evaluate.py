@@ -34,7 +34,7 @@ __all__ = ["Store", "Firing", "EvalContext", "test_holds", "L", "U", "MAX_FIRING
 
 L = "L"
 U = "U"
-MAX_FIRINGS = 200_000  # a runaway derivation stops here with an error naming the rules
+MAX_FIRINGS = 10_000  # a runaway derivation stops here with an error naming the rules
 
 
 @dataclass(frozen=True)

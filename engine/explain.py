@@ -391,9 +391,9 @@ def why_not_lines(rb: RuleBase, result: Result, tname: str, attrs: dict[str, str
             for sol in changes.solutions:
                 out.append("  - " + "; ".join(f"set {fid}.{attr} = {format_value(v)}" if v is not None
                                                else f"unset {fid}.{attr}" for fid, attr, v in sol))
-        else:
+        elif not changes.bound_hit:
             out.append("No change of up to "
-                       f"{changes.max_size} stated fact{'s' if changes.max_size > 1 else ''} makes it hold.")
+                       f"{changes.max_size} fact{'s' if changes.max_size > 1 else ''} makes it hold.")
         if changes.bound_hit:
             out.append(f"  (search stopped at its bound of {changes.max_evals} evaluations; a larger change may exist)")
         out.append(f"  ({changes.evaluations} alternative cases evaluated)")
@@ -658,7 +658,7 @@ def what_if_lines(rb: RuleBase, diffs: list[tuple[str, Conclusion | None, Conclu
         if a and b and a.attributes != b.attributes:
             for k in sorted(set(a.attributes) | set(b.attributes)):
                 if a.attributes.get(k) != b.attributes.get(k):
-                    out.append(f"    {k + ':':<{width}}{format_value(a.attributes.get(k))} -> {format_value(b.attributes.get(k))}")
+                    out.append(f"    {k}: {format_value(a.attributes.get(k))} -> {format_value(b.attributes.get(k))}")
         reason = _t(ref.explanation, lang)
         if b is None and a is not None:
             reason = "no rule produces it any more (" + ", ".join(a.rules) + ")"

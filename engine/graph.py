@@ -246,12 +246,13 @@ def to_dot(g: nx.DiGraph, kb: KB, title: str = "") -> str:
         '    lg2 [label="unknown fact = ?", fillcolor="#fafafa", color="#9e9e9e", style="rounded,dashed,filled"];',
         '    lg3 [label="parameter (dated value)", shape=note, fillcolor="#fffde7", color="#f9a825"];',
         '    lg4 [label="rule applied (article)", shape=component, fillcolor="#ede7f6", color="#4527a0"];',
+        '    lg4b [label="rule that only possibly applies", shape=component, fillcolor="#fff3e0", color="#ef6c00"];',
         '    lg5 [label="rule defeated by an exception", shape=component, fillcolor="#ffebee", color="#c62828", '
         'style="dashed,filled"];',
         '    lg6 [label="conclusion: holds", fillcolor="#e8f5e9", color="#2e7d32"];',
         '    lg7 [label="conclusion: undetermined", fillcolor="#fff3e0", color="#ef6c00"];',
         '    lg8 [label="conclusion: defeated", fillcolor="#ffebee", color="#c62828"];',
-        "    lg1 -> lg2 -> lg3 -> lg4 -> lg5 -> lg6 -> lg7 -> lg8 [style=invis];",
+        "    lg1 -> lg2 -> lg3 -> lg4 -> lg4b -> lg5 -> lg6 -> lg7 -> lg8 [style=invis];",
         "  }",
         "}",
     ]

@@ -415,6 +415,7 @@ def _load_vocabulary(kb: KB, data: LDict, ck: Checker) -> None:
                         if isinstance(t, str):
                             titles[str(v)] = {"en": t}
                         elif isinstance(t, LDict):
+                            ck.keys(t, ["en", "ru", "kk"], asub, what=f"the title of '{v}'")
                             titles[str(v)] = {str(k): str(x) for k, x in t.items()}
                 else:
                     ck.diags.error(ad.val_loc("values"), "bad-shape", "values must be a list or mapping", asub)

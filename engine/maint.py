@@ -111,7 +111,9 @@ def coverage(rb: RuleBase, scenarios: list[Scenario]) -> Coverage:
 
 
 def stale_articles(rb: RuleBase, today: _dt.date, months: int = 12) -> list[Article]:
-    limit = _dt.date(today.year - months // 12, today.month, min(today.day, 28))
+    y, m = divmod(today.year * 12 + today.month - 1 - months, 12)
+    last_day = [31, 29 if (y % 4 == 0 and (y % 100 or y % 400 == 0)) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    limit = _dt.date(y, m + 1, min(today.day, last_day[m]))
     return [a for a in rb.kb.articles.values() if a.last_checked is None or a.last_checked < limit]
 
 
@@ -335,9 +337,13 @@ def diff_corpus(scenarios: Iterable[Scenario], rb_a: RuleBase, rb_b: RuleBase, e
     for s in scenarios:
         sa = shift_case(s, day_a, field_name) if day_a else s
         sb = shift_case(s, day_b, field_name) if day_b else s
-        ra = evaluate_case(rb_a, sa, engine)
-        rb_res = evaluate_case(rb_b, sb, engine)
         report["compared"] += 1
+        try:
+            ra = evaluate_case(rb_a, sa, engine)
+            rb_res = evaluate_case(rb_b, sb, engine)
+        except Exception as exc:  # one case that cannot be evaluated does not stop the report
+            report.setdefault("errors", []).append({"case": s.id, "file": s.path, "error": str(exc)})
+            continue
         changes = diff_results(ra, rb_res, rb_b.kb)
         if day_a and day_b:
             changes = [c for c in changes if not _only_dates_moved(c, day_b - day_a)]
@@ -376,6 +382,8 @@ def _only_dates_moved(change: dict[str, Any], delta: _dt.timedelta) -> bool:
 
 def diff_lines(report: dict[str, Any], label_a: str, label_b: str) -> list[str]:
     out = [f"Impact: {label_a} -> {label_b}: {len(report['cases'])} of {report['compared']} cases change."]
+    for err in report.get("errors", []):
+        out.append(f"  could not evaluate case {err['case']} ({err['file']}): {err['error']}")
     if report["by_article"]:
         out.append("")
         out.append("Cases changed, by article:")

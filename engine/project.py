@@ -185,6 +185,8 @@ def choose_engine(engine: str | None) -> tuple[str, str]:
     """(engine to use, notice). The default is durable where it imports, else python."""
     from .durable_backend import durable_available, durable_import_error
 
+    if engine not in (None, "durable", "python"):
+        raise EvaluationError(f"unknown engine '{engine}': use 'durable' or 'python'")
     if engine == "python":
         return "python", ""
     if durable_available():

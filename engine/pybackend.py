@@ -39,7 +39,7 @@ class PythonBackend:
                     if delta_types is not None and not any(p.type in delta_types for p in b.positives):
                         continue  # nothing new it could match
                     for mode in (L, U):
-                        for premises in self._matches(ctx, b, mode, delta):
+                        for premises in list(self._matches(ctx, b, mode, delta)):
                             for fact, _m in ctx.fire(b, mode, premises):
                                 fresh.add(fact.fid)
                 if not fresh:
@@ -49,21 +49,25 @@ class PythonBackend:
 
     def _matches(self, ctx: EvalContext, b: Branch, mode: str, delta: set[str] | None
                  ) -> Iterator[list[Fact]]:
+        """Premise tuples for ``b``. In a semi-naive round (``delta`` given) only tuples using at
+        least one new fact: for each position, that position takes new facts only."""
         store = ctx.store
         pats = b.positives
 
-        def rec(i: int, env: dict[str, Any], chosen: list[Fact], used_delta: bool) -> Iterator[list[Fact]]:
+        def rec(i: int, env: dict[str, Any], chosen: list[Fact], new_at: int | None) -> Iterator[list[Fact]]:
             if i == len(pats):
-                if delta is None or used_delta:
-                    yield list(chosen)
+                yield list(chosen)
                 return
             pat = pats[i]
             if pat.same_as is not None:
                 cands: list[str] = [chosen[int(pat.same_as[1:])].fid]
+                if new_at == i and delta is not None and cands[0] not in delta:
+                    return
             else:
                 # each other positive condition matches a different fact (as in durable_rules)
                 taken = {f.fid for f in chosen}
-                cands = [x for x in ctx._candidates(pat, env) if x not in taken]
+                source = delta_by_type.get(pat.type, []) if new_at == i else ctx._candidates(pat, env)
+                cands = [x for x in source if x not in taken]
             for fid in cands:
                 if not store.in_mode(fid, mode):
                     continue
@@ -72,7 +76,16 @@ class PythonBackend:
                 if new_env is None:
                     continue
                 chosen.append(f)
-                yield from rec(i + 1, new_env, chosen, used_delta or (delta is not None and fid in delta))
+                yield from rec(i + 1, new_env, chosen, new_at)
                 chosen.pop()
 
-        yield from rec(0, {}, [], False)
+        delta_by_type: dict[str, list[str]] = {}
+        if delta is None:
+            yield from rec(0, {}, [], None)
+            return
+        for f in sorted(delta):
+            delta_by_type.setdefault(store.facts[f].type, []).append(f)
+        delta_types = set(delta_by_type)
+        for pos, pat in enumerate(pats):
+            if pat.same_as is None and pat.type in delta_types:
+                yield from rec(0, {}, [], pos)

@@ -27,6 +27,8 @@ STATUSES = ("holds", "undetermined", "defeated", "does_not_hold")
 
 
 def format_value(v: Any) -> str:
+    if v is None:
+        return "unknown"
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, int):
@@ -89,19 +91,29 @@ class Result:
     assumptions: list[dict[str, Any]]
     disclaimer: str
     dates: dict[str, Any]
+    perspective: str | None = None
     context: EvalContext | None = field(default=None, repr=False, compare=False)
 
     def by_status(self, status: str) -> list[Conclusion]:
         return [c for c in self.conclusions if c.status == status]
 
     def find(self, tname: str, **attrs: Any) -> list[Conclusion]:
-        out = []
-        for c in self.conclusions:
-            if c.type != tname:
-                continue
-            if all(json_value(c.attributes.get(k)) == json_value(v) for k, v in attrs.items()):
-                out.append(c)
-        return out
+        """Conclusions of ``tname`` whose attributes include ``attrs`` (values compared as text)."""
+        ctx = self.context
+        if ctx is not None:
+            t = ctx.program.kb.types.get(tname)
+            if t is None:
+                raise KeyError(f"unknown conclusion type '{tname}'")
+            for k in attrs:
+                if k not in t.attributes:
+                    raise KeyError(f"'{tname}' has no attribute '{k}'")
+
+        def same(a: Any, b: Any) -> bool:
+            a, b = json_value(a), json_value(b)
+            return a == b or (a is not None and str(a) == str(b))
+
+        return [c for c in self.conclusions if c.type == tname
+                and all(same(c.attributes.get(k), v) for k, v in attrs.items())]
 
     def status_of(self, tname: str, **attrs: Any) -> str:
         """The best status of any conclusion of ``tname`` matching ``attrs``."""
@@ -114,7 +126,8 @@ class Result:
     def to_json(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
-            "case": {"id": self.case_id, "title": self.case_title, "dates": self.dates},
+            "case": {"id": self.case_id, "title": self.case_title, "dates": self.dates,
+                     "perspective": self.perspective},
             "engine": self.engine,
             "rulebase": self.rulebase,
             "disclaimer": self.disclaimer,
@@ -374,6 +387,7 @@ class _Builder:
             assumptions=assumptions,
             disclaimer=f"Not legal advice; law as encoded up to {up_to}.",
             dates=dates,
+            perspective=case_fact.get("perspective") if case_fact else None,
             context=self.ctx,
         )
 

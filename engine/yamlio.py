@@ -181,7 +181,15 @@ def load_text(text: str, path: str, diags: Diagnostics) -> Any:
     if "\x00" in text:
         diags.error(Location(path, 1, 1), "binary", "file contains NUL bytes: not a text file")
         return None
-    loader = _CountingComposer(text)
+    try:
+        loader = _CountingComposer(text)
+    except yaml.reader.ReaderError as exc:  # a control character: rejected before parsing
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        diags.error(Location(path, line, col), "bad-character",
+                    f"character U+{exc.character:04X} is not allowed in YAML/JSON text" if isinstance(exc.character, int)
+                    else "a character is not allowed in YAML/JSON text")
+        return None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -191,6 +199,11 @@ def load_text(text: str, path: str, diags: Diagnostics) -> Any:
         problem = exc.problem or exc.context or "invalid YAML"
         code = "too-many-aliases" if "aliases" in str(problem) else "yaml-syntax"
         diags.error(Location(path, line, col), code, f"YAML syntax error: {problem}")
+        return None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        diags.error(Location(path, line, col), "bad-character", "a character is not allowed in YAML/JSON text")
         return None
     except yaml.YAMLError as exc:
         diags.error(Location(path, 1, 1), "yaml-syntax", f"YAML error: {exc}")

@@ -120,7 +120,7 @@ def test_lint_rejects_a_gap_between_versions(tmp_path):
     res = CliRunner().invoke(cli, ["--rules", str(rules), "--kb", str(KB), "rules", "lint"])
     assert res.exit_code == 1
     assert "version-gap" not in res.output  # the code is internal; the message says it
-    assert "no version of 'copyright_law.9.1.v' is in force from 2017-12-31 to 2018-07-01" in res.output
+    assert "no version of 'copyright_law.9.1.v' is in force between 2017-12-31 and 2018-07-01" in res.output
 
 
 def test_lint_warns_on_stale_articles():

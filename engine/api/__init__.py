@@ -72,7 +72,12 @@ def consult(case: Any = None, *, rules: str | Path | None = None, kb: str | Path
     name, _notice = choose_engine(engine)
     if case is None:
         return Consultation.start(rb, engine=name, lang=lang, perspective=perspective)
-    return Consultation(rb, load_case(rb, case), name, lang)
+    session = Consultation(rb, load_case(rb, case), name, lang)
+    if perspective:
+        from kzcopyright.engine.explain import apply_changes
+
+        session.scenario = apply_changes(session.scenario, [("case:case", "perspective", perspective)])
+    return session
 
 
 def batch(input_path: str | Path, output: str | Path, *, rules: str | Path | None = None,
