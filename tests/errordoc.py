@@ -72,9 +72,8 @@ def generate() -> str:
            "`tests/fixtures/lint/` (`python -m tests.errordoc > docs/errors.md`). Each entry shows what was broken,",
            "the message as printed (`path:line:col: rule-id: message`, the source line and a caret), and the fix.",
            "All problems in all files are reported at once; the exit code is 1.", "",
-           "Input limits: files up to {b} bytes, {n} YAML nodes, nesting depth {d}, {a} aliases, strings of {s}"
-           " characters.".format(b=LIMITS.max_bytes, n=LIMITS.max_nodes, d=LIMITS.max_depth, a=LIMITS.max_aliases,
-                                 s=LIMITS.max_string), ""]
+           f"Input limits: files up to {LIMITS.max_bytes} bytes, {LIMITS.max_nodes} YAML nodes, nesting depth {LIMITS.max_depth}, {LIMITS.max_aliases} aliases, strings of {LIMITS.max_string}"
+           " characters.", ""]
     by_code: dict[str, list[tuple[str, str, str]]] = {}
     for fx in _fixtures():
         first = ""
