@@ -147,8 +147,9 @@ class Diagnostics:
             Diagnostic(loc, code, message, subject or "-", hint, severity, src, tuple(related))
         )
 
-    def warning(self, loc: Location, code: str, message: str, subject: str = "-", hint: str = "") -> None:
-        self.error(loc, code, message, subject, hint, severity="warning")
+    def warning(self, loc: Location, code: str, message: str, subject: str = "-", hint: str = "",
+                related: Sequence[Location] = ()) -> None:
+        self.error(loc, code, message, subject, hint, related=related, severity="warning")
 
     @property
     def errors(self) -> list[Diagnostic]:

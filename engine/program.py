@@ -685,10 +685,12 @@ def _check_templates(rules: list[Rule], branches: list[Branch], diags: Diagnosti
 
 
 def _check_durable_limits(branches: list[Branch], diags: Diagnostics) -> None:
+    """durable_rules' structural limits: warnings here (the python engine has none); the durable
+    backend refuses such a rule base with the same message."""
     n_rules = 2 * len(branches)
     if n_rules > DURABLE_MAX_RULES:
-        diags.error(Location("rules"), "durable-limit",
-                    f"{n_rules} compiled durable rules exceed the per-ruleset limit of {DURABLE_MAX_RULES}")
+        diags.warning(Location("rules"), "durable-limit",
+                      f"{n_rules} compiled durable rules exceed the per-ruleset limit of {DURABLE_MAX_RULES}")
     first: dict[tuple[str, tuple[Any, ...]], list[Branch]] = {}
     for b in branches:
         if not b.positives:
@@ -698,14 +700,14 @@ def _check_durable_limits(branches: list[Branch], diags: Diagnostics) -> None:
         first.setdefault(key, []).append(b)
     for key, bs in first.items():
         if 2 * len(bs) > DURABLE_MAX_SAME_FIRST:
-            diags.error(bs[0].positives[0].loc, "durable-limit",
-                        f"{len(bs)} rules start with the same condition on '{key[0]}' "
-                        f"(durable_rules allows {DURABLE_MAX_SAME_FIRST // 2}); reorder their conditions",
-                        bs[0].rule_id)
+            diags.warning(bs[0].positives[0].loc, "durable-limit",
+                          f"{len(bs)} rules start with the same condition on '{key[0]}' "
+                          f"(durable_rules allows {DURABLE_MAX_SAME_FIRST // 2}); reorder their conditions",
+                          bs[0].rule_id)
     types = {p.type for b in branches for p in b.positives + b.negations}
     if len(types) > DURABLE_MAX_ALPHA_FANOUT:
-        diags.error(Location("rules"), "durable-limit",
-                    f"{len(types)} fact types are tested; durable_rules hangs above {DURABLE_MAX_ALPHA_FANOUT}")
+        diags.warning(Location("rules"), "durable-limit",
+                      f"{len(types)} fact types are tested; durable_rules hangs above {DURABLE_MAX_ALPHA_FANOUT}")
 
 
 def _check_reachability(program: Program, diags: Diagnostics) -> None:

@@ -71,6 +71,10 @@ class RuleBase:
             if engine == "durable":
                 from .durable_backend import DurableBackend
 
+                limits = [w for w in self.warnings if w.code == "durable-limit"]
+                if limits:
+                    raise EvaluationError("the durable engine cannot take this rule base: "
+                                          + "; ".join(w.message for w in limits) + " (use --engine python)")
                 self._backends[engine] = DurableBackend.for_program(self.program)
             else:
                 from .pybackend import PythonBackend

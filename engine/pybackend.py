@@ -24,20 +24,31 @@ class PythonBackend:
         self.by_stratum: dict[int, list[Branch]] = {}
         for b in program.branches:
             self.by_stratum.setdefault(b.stratum, []).append(b)
+        # index: stratum -> first condition's type -> branches, so that a case visits only the
+        # rules whose first condition can match one of its kinds of fact
+        self.index: dict[int, dict[str, list[Branch]]] = {}
+        for k, bs in self.by_stratum.items():
+            for b in bs:
+                self.index.setdefault(k, {}).setdefault(b.positives[0].type, []).append(b)
 
     def evaluate(self, scenario: Scenario) -> EvalContext:
         ctx = EvalContext(self.program, scenario)
         for k in sorted(self.by_stratum):
-            branches = self.by_stratum[k]
+            idx = self.index[k]
             # semi-naive: after the first round, only matches using a fact new since the
             # previous round can fire again
             delta: set[str] | None = None
             while True:
+                present = ctx.store.by_type
+                branches = [b for t in sorted(present) if t in idx for b in idx[t]]
                 fresh: set[str] = set()
                 delta_types = {ctx.store.facts[f].type for f in delta} if delta is not None else None
+                by_type = ctx.store.by_type
                 for b in branches:
                     if delta_types is not None and not any(p.type in delta_types for p in b.positives):
                         continue  # nothing new it could match
+                    if not all(by_type.get(p.type) for p in b.positives):
+                        continue  # a condition on a kind of fact this case does not have
                     for mode in (L, U):
                         for premises in list(self._matches(ctx, b, mode, delta)):
                             for fact, _m in ctx.fire(b, mode, premises):

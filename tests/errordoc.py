@@ -86,8 +86,10 @@ def generate() -> str:
                 break
         kb = fx / "kb" if (fx / "kb").is_dir() else LINT_KB
         try:
-            load_rulebase(fx / "rules", kb)
-            continue
+            rb = load_rulebase(fx / "rules", kb)
+            if not rb.warnings:
+                continue
+            rendered = "\n".join(w.render() for w in rb.warnings).replace(str(ROOT) + "/", "")
         except InputError as exc:
             rendered = exc.render().replace(str(ROOT) + "/", "")
         codes = [e["code"] for e in yaml.safe_load((fx / "expect.yaml").read_text()) or []]
