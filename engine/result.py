@@ -304,17 +304,8 @@ class _Builder:
 
         conclusions.sort(key=lambda c: (kind_order.get(c.kind, 9), order[c.status], c.type, attr_key(c), c.fid))
         present_types = {c.type for c in conclusions if c.status in ("holds", "undetermined")}
-        dnh = []
-        for t in sorted(kb.types.values(), key=lambda t: t.name):
-            if t.kind not in REPORTED_KINDS or t.name in present_types:
-                continue
-            producing = sorted({self.program.branch(u).rule.uid for u in self.program.producers.get(t.name, [])})
-            if not producing:
-                continue
-            cites = sorted({c for u in producing for r in self.program.rule_versions.get(u.split("@")[0], [])
-                            for c in r.cite})
-            dnh.append({"type": t.name, "kind": t.kind, "title": dict(t.title), "rules": producing,
-                        "citations": cites})
+        # shared, read-only entries (computed once per program)
+        dnh = [entry for entry in _reportable(self.program) if entry["type"] not in present_types]
         conflicts = self.conflicts(conclusions)
         undetermined_points: dict[tuple[str, str], dict[str, Any]] = {}
         for c in conclusions:
@@ -345,9 +336,7 @@ class _Builder:
             })
         used_rules = {fr.rule for fr in self.firings}
         versions = []
-        for _rid, rs in sorted(self.program.rule_versions.items()):
-            if not any(r.dated for r in rs):
-                continue
+        for rs in _dated_rules(self.program):
             for r in rs:
                 if r.uid in used_rules or self._in_force(r):
                     versions.append({"rule": r.id, "version": r.version,
@@ -360,8 +349,9 @@ class _Builder:
                 params[(n, day)] = {"name": n, "date": day, "value": v, "source": src,
                                   "title": dict(kb.parameters[n].title)}
         assumptions = []
+        by_uid = _rules_by_uid(self.program)
         for r_uid in sorted(used_rules):
-            rule = next((r for rs in self.program.rule_versions.values() for r in rs if r.uid == r_uid), None)
+            rule = by_uid.get(r_uid)
             if rule is not None and rule.assumption:
                 assumptions.append({"rule": r_uid, "text": dict(rule.assumption), "citations": list(rule.cite)})
         facts = []
@@ -412,6 +402,42 @@ class _Builder:
                                     "citations": sorted(set(c.citations + d.citations))})
         unique = {tuple(sorted(x["conclusions"])): x for x in out}
         return [unique[k] for k in sorted(unique)]
+
+
+def _reportable(program: Program) -> list[dict[str, Any]]:
+    """Per program, once: every reportable conclusion type with the rules and articles that
+    could produce it (the "does not hold" list is drawn from it)."""
+    cached: list[dict[str, Any]] | None = getattr(program, "_reportable", None)
+    if cached is None:
+        cached = []
+        for t in sorted(program.kb.types.values(), key=lambda t: t.name):
+            if t.kind not in REPORTED_KINDS:
+                continue
+            producing = sorted({program.branch(u).rule.uid for u in program.producers.get(t.name, [])})
+            if not producing:
+                continue
+            cites = sorted({c for u in producing for r in program.rule_versions.get(u.split("@")[0], [])
+                            for c in r.cite})
+            cached.append({"type": t.name, "kind": t.kind, "title": dict(t.title), "rules": producing,
+                           "citations": cites})
+        program._reportable = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _dated_rules(program: Program) -> list[list[Any]]:
+    cached: list[list[Any]] | None = getattr(program, "_dated_rules", None)
+    if cached is None:
+        cached = [rs for _, rs in sorted(program.rule_versions.items()) if any(r.dated for r in rs)]
+        program._dated_rules = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _rules_by_uid(program: Program) -> dict[str, Any]:
+    cached: dict[str, Any] | None = getattr(program, "_rules_by_uid", None)
+    if cached is None:
+        cached = {r.uid: r for rs in program.rule_versions.values() for r in rs}
+        program._rules_by_uid = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def build_result(ctx: EvalContext, engine: str, fingerprint: str) -> Result:
