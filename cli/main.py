@@ -5,15 +5,15 @@ Exit codes: 0 ok, 1 bad input or evaluation error, 2 usage error.
 
 from __future__ import annotations
 
-import os
+
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
 from kzcopyright.engine.errors import Diagnostic, InputError, KzError, Location
+from kzcopyright.engine.fileio import write_atomic
 
 __all__ = ["main", "cli"]
 
@@ -33,48 +33,6 @@ class Project:
 
             self._rb = load_rulebase(self.rules, self.kb)
         return self._rb
-
-
-def _public_mode(path: str) -> None:
-    """mkstemp creates files readable by the owner only; give the result the usual mode."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file renamed over it."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        _public_mode(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def write_atomic_bytes(path: Path, data: bytes) -> None:
-    """Binary twin of :func:`write_atomic`."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        _public_mode(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _fail(exc: KzError) -> None:
@@ -326,7 +284,7 @@ def graph(project: Project, case: Path | None, example: str | None, output: Path
                 click.echo(f"Graphviz's dot program is not installed: wrote {dot_path} instead; {G.INSTALL_HINT}.",
                            err=True)
                 return
-            write_atomic_bytes(output, data)
+            write_atomic(output, data)
     except OSError as exc:
         click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
         sys.exit(1)
@@ -678,7 +636,7 @@ def rules_graph(project: Project, output: Path | None) -> None:
         write_atomic(output, dot)
     elif fmt in ("svg", "png"):
         try:
-            write_atomic_bytes(output, G.render(dot, fmt))
+            write_atomic(output, G.render(dot, fmt))
         except G.GraphvizMissing:
             write_atomic(output.with_suffix(".dot"), dot)
             click.echo(f"Graphviz's dot program is not installed: wrote {output.with_suffix('.dot')}; "

@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .fileio import write_atomic
 from typing import Any
 from collections.abc import Callable, Iterator
 
@@ -194,7 +195,7 @@ def run_batch(
             continue
         for c in doc.get("conclusions", []):
             summary.conclusions[f"{c['type']}: {c['status']}"] += 1
-    _write_atomic(output, "".join(r + "\n" for r in records if r is not None))
+    write_atomic(output, "".join(r + "\n" for r in records if r is not None))
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -261,21 +262,3 @@ def _run_pool(items: list[tuple[str, int, Any, str]], todo: list[int], records: 
     finally:
         pool.terminate()
         pool.join()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

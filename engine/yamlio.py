@@ -134,7 +134,14 @@ class _Converter:
         if len(node.value) > LIMITS.max_string:
             raise _Abort(self.loc(node), "too-long", f"string longer than {LIMITS.max_string} characters")
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = self.loader.construct_object(node, deep=True)
+            if isinstance(value, str):
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise _Abort(self.loc(node), "bad-character",
+                                 "text contains an unpaired surrogate (an invalid \\uD800-\\uDFFF escape)") from None
+            return value
         except ValueError:
             if node.tag == "tag:yaml.org,2002:timestamp":
                 return node.value  # date-shaped but impossible: the typed checks report it

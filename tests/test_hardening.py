@@ -260,12 +260,13 @@ def test_unreadable_inputs_give_one_line_errors(tmp_path):
 def test_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):
     out = tmp_path / "memo.html"
     out.write_text("previous")
-    import kzcopyright.cli.main as m
 
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(m.os, "replace", boom)
+    import kzcopyright.engine.fileio as fio
+
+    monkeypatch.setattr(fio.os, "replace", boom)
     res = CliRunner().invoke(cli, ["--rules", str(RULES), "--kb", str(KB), "analyze", "--example",
                                    "marketplace-photos", "--format", "html", "-o", str(out)])
     assert res.exit_code == 1 and "cannot write" in res.output
