@@ -29,6 +29,8 @@ ROOT = RULES.parent
 EXAMPLE_TEXT = (KB / "examples" / "marketplace-photos.yaml").read_text()
 EXAMPLE = yaml.safe_load(EXAMPLE_TEXT)
 LOCATED = re.compile(r"^[^\n]+:\d+:\d+: [^\n]+: ", re.M)
+# a bounded number of examples in CI; KZ_FUZZ_EXAMPLES=20000 for a long session (docs/testing.md)
+FUZZ = int(os.environ.get("KZ_FUZZ_EXAMPLES", "0")) or None
 
 odd_values = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
@@ -78,7 +80,7 @@ def _expect_clean(fn):
         return None
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), print_blob=False)
+@settings(max_examples=FUZZ or 150, deadline=None, suppress_health_check=list(HealthCheck), print_blob=False)
 @given(data=st.data())
 def test_fuzzed_scenarios_give_a_result_or_a_located_error(rb, data):
     paths = list(_paths(EXAMPLE))
@@ -97,7 +99,7 @@ def test_fuzzed_scenarios_give_a_result_or_a_located_error(rb, data):
             _expect_clean(lambda sc=sc, e=e: evaluate_case(rb, sc, e))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=FUZZ or 150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(text=st.one_of(
     st.text(max_size=300),
     st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
@@ -119,7 +121,7 @@ RULE_TEXT = (RULES / "criminal_code" / "art_198.yaml").read_text()
 RULE_DOC = yaml.safe_load(RULE_TEXT)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=FUZZ or 60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_fuzzed_rule_files_give_located_errors(tmp_path_factory, data):
     doc = RULE_DOC
@@ -137,7 +139,7 @@ def test_fuzzed_rule_files_give_located_errors(tmp_path_factory, data):
 VOCAB_TEXT = (SYNTH_KB / "vocabulary" / "types.yaml").read_text()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=FUZZ or 40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_fuzzed_kb_files_give_located_errors(tmp_path_factory, data):
     import shutil
