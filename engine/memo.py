@@ -12,7 +12,8 @@ from typing import Any
 
 from .graph import GraphvizMissing, INSTALL_HINT, cite_label, reasoning_graph, render, to_dot
 from .kb import KB
-from .result import REPORTED_KINDS, Result, format_value
+from .render_text import value_labels
+from .result import Result, format_value
 
 __all__ = ["memo_html"]
 
@@ -77,19 +78,12 @@ def memo_html(result: Result, kb: KB, lang: str = "en") -> str:
 
     headings = {"conclusion": "Conclusions", "liability": "Liability", "remedy": "Civil remedies",
                 "action": "Recommended steps, in order"}
-    for kind in REPORTED_KINDS:
-        items = [c for c in result.conclusions if c.kind == kind]
-        if not items:
-            continue
-        if kind == "action":
-            items.sort(key=lambda c: (str(c.attributes.get("use")), c.attributes.get("order", 0)))
+    for kind, items in result.by_kind():
         add(f"<h2>{headings[kind]}</h2>")
         if kind == "action":
             add("<ol>")
         for c in items:
-            t = kb.types[c.type]
-            labels = [_t(a.value_titles[str(c.attributes[n])], lang) for n, a in t.attributes.items()
-                      if a.type == "enum" and str(c.attributes.get(n)) in a.value_titles]
+            labels = value_labels(c, kb, lang)
             head = _e(_t(c.title, lang)) + (": " + _e("; ".join(labels)) if labels else "")
             law = "; ".join(_e(cite_label(kb, x)) for x in c.citations)
             body = f'{_badge(c.status)}<strong>{head}</strong><br>{_e(_t(c.explanation, lang))}'

@@ -8,9 +8,9 @@ from __future__ import annotations
 import textwrap
 
 from .kb import KB
-from .result import REPORTED_KINDS, Result, format_value
+from .result import Conclusion, Result, format_value
 
-__all__ = ["report_lines"]
+__all__ = ["report_lines", "value_labels"]
 
 WIDTH = 80
 _STATUS = {"holds": "HOLDS", "undetermined": "UNDETERMINED", "defeated": "DEFEATED", "does_not_hold": "DOES NOT HOLD"}
@@ -45,28 +45,29 @@ def cite_label(kb: KB, citation: str, lang: str = "en") -> str:
     return f"{short} {label}".strip()
 
 
+def value_labels(c: Conclusion, kb: KB, lang: str) -> list[str]:
+    """The titles of a conclusion's enum values, in the vocabulary's order (e.g. 'part 2')."""
+    t = kb.types.get(c.type)
+    out = []
+    for name, a in (t.attributes.items() if t else []):
+        v = c.attributes.get(name)
+        if a.type == "enum" and v is not None and str(v) in a.value_titles:
+            out.append(_t(a.value_titles[str(v)], lang))
+    return out
+
+
 def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False) -> list[str]:
     out: list[str] = []
     out.extend(_wrap(f"Case: {result.case_title} [{result.case_id}]", "  ", ""))
     if result.dates:
         out.extend(_wrap("Dates: " + ", ".join(f"{k} {v}" for k, v in sorted(result.dates.items())), "  ", ""))
     out.append("")
-    for kind in REPORTED_KINDS:
-        items = [c for c in result.conclusions if c.kind == kind]
-        if not items:
-            continue
-        if kind == "action":
-            items.sort(key=lambda c: (str(c.attributes.get("use")), c.attributes.get("order", 0)))
+    for kind, items in result.by_kind():
         out.append(_HEADINGS[kind])
         out.append("-" * len(_HEADINGS[kind]))
         for c in items:
             head = f"[{_STATUS[c.status]}] {_t(c.title, lang)}"
-            t = kb.types.get(c.type)
-            labels = []
-            for name, a in (t.attributes.items() if t else []):
-                v = c.attributes.get(name)
-                if a.type == "enum" and v is not None and str(v) in a.value_titles:
-                    labels.append(_t(a.value_titles[str(v)], lang))
+            labels = value_labels(c, kb, lang)
             if labels:
                 head += ": " + "; ".join(labels)
             attrs = ", ".join(f"{k}={format_value(v)}" for k, v in sorted(c.attributes.items()))

@@ -94,6 +94,17 @@ class Result:
     perspective: str | None = None
     context: EvalContext | None = field(default=None, repr=False, compare=False)
 
+    def by_kind(self) -> list[tuple[str, list[Conclusion]]]:
+        """Reported conclusions grouped by kind, in report order; steps by their 'order'."""
+        out = []
+        for kind in REPORTED_KINDS:
+            items = [c for c in self.conclusions if c.kind == kind]
+            if kind == "action":
+                items.sort(key=lambda c: (str(c.attributes.get("use")), c.attributes.get("order", 0)))
+            if items:
+                out.append((kind, items))
+        return out
+
     def by_status(self, status: str) -> list[Conclusion]:
         return [c for c in self.conclusions if c.status == status]
 
