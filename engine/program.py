@@ -15,8 +15,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
-
 from .errors import Diagnostics, Location, suggest
 from .expr import Expr, ExprError, describe, static_type_of, typecheck, variables
 from .kb import KB, Attribute
@@ -534,6 +532,8 @@ def _check_versions(rules: list[Rule], diags: Diagnostics) -> dict[str, list[Rul
 
 def _check_defeats(rules: list[Rule], branches: list[Branch], by_id: dict[str, list[Rule]], kb: KB,
                    diags: Diagnostics, in_cycle: set[str]) -> dict[str, list[str]]:
+    import networkx as nx
+
     defeaters: dict[str, list[str]] = {}
     graph = nx.DiGraph()
     for b in branches:
@@ -575,6 +575,8 @@ def _stratify(branches: list[Branch], input_types: set[str], diags: Diagnostics,
     A defeated rule reads the synthetic predicate ``$defeat:<rule id>`` negatively, so its
     defeaters are complete before it is evaluated.
     """
+    import networkx as nx
+
     targets = {d.target for b in branches for d in b.defeats}
     graph = nx.DiGraph()
     for t in sorted(input_types):

@@ -13,18 +13,29 @@ Not legal advice; see the disclaimer in every result.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kzcopyright.engine.errors import EvaluationError, InputError, KzError
-from kzcopyright.engine.project import (
-    RuleBase,
-    choose_engine,
-    evaluate_case,
-    list_examples,
-    load_case,
-    load_rulebase,
-)
-from kzcopyright.engine.result import Conclusion, Result
+
+if TYPE_CHECKING:
+    from kzcopyright.engine.result import Result
+
+# the rest is imported when first used, so that `import kzcopyright.cli` starts fast
+_LAZY = {
+    "RuleBase": "kzcopyright.engine.project",
+    "load_rulebase": "kzcopyright.engine.project",
+    "list_examples": "kzcopyright.engine.project",
+    "Result": "kzcopyright.engine.result",
+    "Conclusion": "kzcopyright.engine.result",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'kzcopyright' has no attribute '{name}'")
 
 __all__ = [
     "analyze",
@@ -54,6 +65,8 @@ def analyze(
     ``engine`` is "durable" or "python"; by default durable where it imports, else python.
     Raises :class:`InputError` (with every problem located) or :class:`EvaluationError`.
     """
+    from kzcopyright.engine.project import choose_engine, evaluate_case, load_case, load_rulebase
+
     rb = load_rulebase(rules, kb)
     scenario = load_case(rb, case, example=example)
     name, _notice = choose_engine(engine)
@@ -67,6 +80,7 @@ def consult(case: Any = None, *, rules: str | Path | None = None, kb: str | Path
     ``case`` is a partial case (path, mapping) or None for an empty one.
     """
     from kzcopyright.engine.consult import Consultation
+    from kzcopyright.engine.project import choose_engine, load_case, load_rulebase
 
     rb = load_rulebase(rules, kb)
     name, _notice = choose_engine(engine)
@@ -85,6 +99,7 @@ def batch(input_path: str | Path, output: str | Path, *, rules: str | Path | Non
           resume: bool = False, timeout: float = 30.0) -> Any:
     """Evaluate a JSON Lines file or a directory of cases into JSON Lines; returns a summary."""
     from kzcopyright.engine.batch import run_batch
+    from kzcopyright.engine.project import choose_engine, load_rulebase
 
     load_rulebase(rules, kb)  # fail early, with every problem, before starting workers
     name, _notice = choose_engine(engine)
