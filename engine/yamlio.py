@@ -207,7 +207,8 @@ def load_text(text: str, path: str, diags: Diagnostics) -> Any:
                     count += 1
                     if count > LIMITS.max_aliases:
                         m = event.start_mark
-                        diags.error(Location(path, m.line + 1, m.column + 1), "too-many-aliases",
+                        line, col = (m.line + 1, m.column + 1) if m is not None else (1, 1)
+                        diags.error(Location(path, line, col), "too-many-aliases",
                                     f"more than {LIMITS.max_aliases} aliases")
                         return None
         except yaml.YAMLError:
