@@ -515,6 +515,17 @@ def _cases_paths(project: Project, paths: tuple[Path, ...]) -> list[Path]:
     return sorted(base.glob("*.yaml"))
 
 
+def _coverage_if_cases(project: Project, rb: Any, paths: tuple[Path, ...]) -> Any:
+    """Coverage over the case files, or None where there are none (e.g. an installed copy)."""
+    from kzcopyright.engine.casetest import load_case_files
+    from kzcopyright.engine.maint import coverage
+
+    try:
+        return coverage(rb, load_case_files(rb, _cases_paths(project, paths)))
+    except click.UsageError:
+        return None
+
+
 @rules.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
 @click.option("-k", "keyword", default=None, help="Only cases whose file, id or title contains this.")
@@ -594,19 +605,15 @@ def rules_coverage(project: Project, paths: tuple[Path, ...], fmt: str) -> None:
 @click.pass_obj
 def rules_show(project: Project, rule_id: str, case_paths: tuple[Path, ...]) -> None:
     """A rule with its law text, versions and validity, what it depends on and what depends on it."""
-    from kzcopyright.engine.casetest import load_case_files
     from kzcopyright.engine.errors import suggest
-    from kzcopyright.engine.maint import coverage, rule_lines
+    from kzcopyright.engine.maint import rule_lines
 
     try:
         rb = project.rulebase
         if rule_id not in rb.program.rule_versions:
             raise InputError([Diagnostic(Location("<command line>"), "unknown-rule", f"no rule '{rule_id}'", "-",
                                          suggest(rule_id, rb.program.rule_versions))])
-        try:
-            cov = coverage(rb, load_case_files(rb, _cases_paths(project, case_paths)))
-        except click.UsageError:
-            cov = None
+        cov = _coverage_if_cases(project, rb, case_paths)
     except KzError as exc:
         _fail(exc)
         return
@@ -713,9 +720,8 @@ def kb_group() -> None:
 @click.pass_obj
 def kb_article(project: Project, ref: str) -> None:
     """An article with its text, source, check date, the rules encoding it and the cases covering it."""
-    from kzcopyright.engine.casetest import load_case_files
     from kzcopyright.engine.errors import suggest
-    from kzcopyright.engine.maint import article_lines, coverage
+    from kzcopyright.engine.maint import article_lines
 
     try:
         rb = project.rulebase
@@ -723,10 +729,7 @@ def kb_article(project: Project, ref: str) -> None:
         if key not in rb.kb.articles:
             raise InputError([Diagnostic(Location("<command line>"), "unknown-article", f"no article '{ref}'", "-",
                                          suggest(key, rb.kb.articles))])
-        try:
-            cov = coverage(rb, load_case_files(rb, _cases_paths(project, ())))
-        except click.UsageError:
-            cov = None
+        cov = _coverage_if_cases(project, rb, ())
     except KzError as exc:
         _fail(exc)
         return

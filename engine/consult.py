@@ -9,19 +9,18 @@ conclusions depend on is asked next (ties: vocabulary order). Answers may be "un
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
 
-from .errors import Diagnostic, InputError, Location, suggest
+from .errors import Diagnostic, InputError, Location
 from .explain import apply_changes
 from .kb import CASE_TYPE
 from .project import RuleBase, evaluate_case, load_case
 from .result import Result
 from .scenario import Fact, Scenario
-from .values import NUMERIC_UNITS, canonical_value, json_value, parse_date
+from .values import json_value, parse_text_value
 
 __all__ = ["Question", "Consultation", "SKELETON"]
 
@@ -144,40 +143,11 @@ class Consultation:
         if raw.lower() in ("unknown", "?", "don't know", "не знаю", ""):
             return None
 
-        def bad(msg: str, hint: str = "") -> InputError:
-            return InputError([Diagnostic(Location(q.id), "bad-answer", msg, q.id, hint)])
-
-        if q.type == "bool":
-            low = raw.lower()
-            if low in ("yes", "y", "true", "да", "1"):
-                return True
-            if low in ("no", "n", "false", "нет", "0"):
-                return False
-            raise bad(f"answer yes, no or unknown, not '{raw}'")
-        if q.type in NUMERIC_UNITS:
-            try:
-                return canonical_value(q.type, float(raw.replace(",", "").replace(" ", "").replace("_", "")))
-            except ValueError:
-                raise bad(f"'{raw}' is not a number") from None
-        if q.type == "date":
-            d = parse_date(raw)
-            if not isinstance(d, _dt.date):
-                raise bad(f"'{raw}' is not a date YYYY-MM-DD")
-            return d
-        values = [v for v, _ in q.choices]
-        if q.type == "list":
-            items = tuple(sorted({x.strip() for x in raw.replace(";", ",").split(",") if x.strip()}))
-            for x in items:
-                if x not in values:
-                    raise bad(f"'{x}' is not one of the choices", suggest(x, values))
-            return items
-        if q.type == "enum":
-            if raw.isdigit() and 1 <= int(raw) <= len(values):
-                return values[int(raw) - 1]
-            if raw not in values:
-                raise bad(f"'{raw}' is not one of the choices", suggest(raw, values) or "choices: " + ", ".join(values))
-            return raw
-        return raw
+        try:
+            return parse_text_value(q.type, raw, [v for v, _ in q.choices])
+        except ValueError as exc:
+            msg, hint = exc.args
+            raise InputError([Diagnostic(Location(q.id), "bad-answer", msg, q.id, hint)]) from None
 
     def answer(self, value: Any, question: Question | None = None) -> None:
         q = question or self.next_question()

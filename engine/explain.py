@@ -6,7 +6,6 @@ can re-run a changed case quickly. Text is returned as lines; the CLI prints the
 
 from __future__ import annotations
 
-import datetime as _dt
 import itertools
 import re
 from dataclasses import dataclass, field, replace
@@ -20,7 +19,7 @@ from .program import AUX_PREFIX, Branch, CPattern, CTest
 from .project import RuleBase, evaluate_case
 from .result import Conclusion, Result, format_value
 from .scenario import Fact, Scenario
-from .values import NUMERIC_UNITS, canonical_value, json_value, parse_date
+from .values import NUMERIC_UNITS, canonical_value, json_value, parse_date, parse_text_value
 
 __all__ = [
     "parse_spec",
@@ -582,31 +581,11 @@ def parse_assignment(rb: RuleBase, scenario: Scenario, text: str) -> tuple[str, 
         raise _err(f"'{fact.type}' has no attribute '{attr}'", suggest(attr, t.attributes))
     if raw.lower() in ("unknown", "null", "?"):
         return ent, attr, None
-    value: Any
-    if a.type == "bool":
-        if raw.lower() not in ("true", "false", "yes", "no"):
-            raise _err(f"{fact.type}.{attr} is true or false, not '{raw}'")
-        value = raw.lower() in ("true", "yes")
-    elif a.type in NUMERIC_UNITS:
-        try:
-            value = canonical_value(a.type, float(raw.replace(",", "").replace("_", "")))
-        except ValueError:
-            raise _err(f"{fact.type}.{attr} is a number, not '{raw}'") from None
-    elif a.type == "date":
-        value = parse_date(raw)
-        if not isinstance(value, _dt.date):
-            raise _err(f"{fact.type}.{attr} is a date YYYY-MM-DD, not '{raw}'")
-    elif a.type == "list":
-        value = tuple(sorted({x.strip() for x in raw.split(",") if x.strip()}))
-        bad = [x for x in value if x not in a.values]
-        if bad:
-            raise _err(f"'{bad[0]}' is not a value of {fact.type}.{attr}", suggest(bad[0], a.values))
-    elif a.type == "enum":
-        if raw not in a.values:
-            raise _err(f"'{raw}' is not a value of {fact.type}.{attr}", suggest(raw, a.values))
-        value = raw
-    else:
-        value = raw
+    try:
+        value = parse_text_value(a.type, raw, a.values)
+    except ValueError as exc:
+        msg, hint = exc.args
+        raise _err(f"{fact.type}.{attr}: {msg}", hint) from None
     return ent, attr, value
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "canonical_value",
     "json_value",
     "parse_date",
+    "parse_text_value",
     "is_numeric_type",
     "value_matches_type",
     "UNIT_NAMES",
@@ -109,6 +110,46 @@ def parse_date(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def parse_text_value(vtype: str, raw: str, values: tuple[str, ...] | list[str] = ()) -> Any:
+    """A value typed at a prompt or on the command line → the typed value.
+
+    Raises ``ValueError(message, hint)`` when the text does not fit the type.
+    """
+    raw = raw.strip()
+    if vtype == "bool":
+        low = raw.lower()
+        if low in ("yes", "y", "true", "да", "1"):
+            return True
+        if low in ("no", "n", "false", "нет", "0"):
+            return False
+        raise ValueError(f"'{raw}' is not yes or no", "")
+    if vtype in NUMERIC_UNITS:
+        try:
+            return canonical_number(float(raw.replace(",", "").replace(" ", "").replace("_", "")))
+        except ValueError:
+            raise ValueError(f"'{raw}' is not a number", "") from None
+    if vtype == "date":
+        d = parse_date(raw)
+        if not isinstance(d, _dt.date):
+            raise ValueError(f"'{raw}' is not a date YYYY-MM-DD", "")
+        return d
+    from .errors import suggest
+
+    if vtype == "list":
+        items = tuple(sorted({x.strip() for x in raw.replace(";", ",").split(",") if x.strip()}))
+        for x in items:
+            if x not in values:
+                raise ValueError(f"'{x}' is not one of the choices", suggest(x, values))
+        return items
+    if vtype == "enum":
+        if raw.isdigit() and 1 <= int(raw) <= len(values):
+            return values[int(raw) - 1]
+        if raw not in values:
+            raise ValueError(f"'{raw}' is not one of the choices", suggest(raw, values) or "choices: " + ", ".join(values))
+        return raw
+    return raw
 
 
 def value_matches_type(vtype: str, value: Any, spec: Mapping[str, Any] | None = None) -> str:
