@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import queue
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -47,8 +49,8 @@ class BatchSummary:
 
 
 def read_inputs(path: Path) -> Iterator[tuple[str, int, Any, str]]:
-    """Yield (label, line, payload, kind): kind "json" (a parsed object), "text" (file text) or
-    "error" (payload is the message)."""
+    """Yield (label, line, payload, kind): kind "line" (one line of a JSON Lines file, parsed by
+    the worker, not by the parent), "text" (a case file's text) or "error" (the message)."""
     if path.is_dir():
         for p in sorted(path.iterdir()):
             if p.suffix.lower() in (".yaml", ".yml", ".json") and p.is_file():
@@ -59,36 +61,74 @@ def read_inputs(path: Path) -> Iterator[tuple[str, int, Any, str]]:
         return
     with path.open("r", encoding="utf-8", errors="replace") as fh:
         for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield f"{path}:{n}", n, f"{path}:{n}:{exc.colno}: invalid JSON: {exc.msg}", "error"
-                continue
-            yield f"{path}:{n}", n, obj, "json"
+            if line.strip():
+                yield f"{path}:{n}", n, line, "line"
+
+
+def parse_item(label: str, line: int, payload: Any, kind: str) -> tuple[Any, str]:
+    """(payload, kind) with a "line" item parsed: "json" (the object) or "error" (the message)."""
+    if kind != "line":
+        return payload, kind
+    try:
+        return json.loads(payload), "json"
+    except json.JSONDecodeError as exc:
+        return f"{label}:{exc.colno}: invalid JSON: {exc.msg}", "error"
+
+
+def _ident(label: str, line: int, payload: Any, kind: str) -> Any:
+    payload, kind = parse_item(label, line, payload, kind)
+    return payload.get("id") if kind == "json" and isinstance(payload, dict) else None
 
 
 # ---- worker ------------------------------------------------------------------------------------
 
 _W: dict[str, Any] = {}
 
+# (the output line, or where a worker spooled it: (path, offset, length); summary keys, None
+# for an error record)
+Record = tuple[str | tuple[str, int, int], list[str] | None]
 
-def _init_worker(rules: str | None, kb: str | None, engine: str, fault: str) -> None:
+
+def _init_worker(rules: str | None, kb: str | None, engine: str, fault: str, spool: str) -> None:
     from .project import load_rulebase
 
     _W["rb"] = load_rulebase(rules, kb)
     _W["engine"] = engine
     _W["fault"] = fault
+    _W["spool"] = spool
 
 
-def _evaluate_one(label: str, line: int, payload: Any, kind: str) -> str:
+def _evaluate_one(label: str, line: int, payload: Any, kind: str) -> Record:
+    """One case's output record and its summary keys (None for an error record). A record is
+    not sent back through the pool's pipe (results run to tens of kilobytes, and receiving them
+    would cost the parent as much CPU as a worker): the worker appends it to its own spool file
+    and answers with where it is."""
+    out = _record(label, line, payload, kind)
+    text, keys = out if isinstance(out, tuple) else (out, None)
+    data = (text + "\n").encode("utf-8")
+    if "fd" not in _W:
+        path = os.path.join(_W["spool"], f"w{os.getpid()}-{time.monotonic_ns()}.jsonl")
+        _W["fd"], _W["path"], _W["offset"] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), path, 0
+    offset = _W["offset"]
+    view = memoryview(data)
+    while view:
+        view = view[os.write(_W["fd"], view):]
+    _W["offset"] = offset + len(data)
+    return (_W["path"], offset, len(data)), keys
+
+
+def _summary_keys(doc: dict[str, Any]) -> list[str]:
+    return [f"{c['type']}: {c['status']}" for c in doc.get("conclusions", [])]
+
+
+def _record(label: str, line: int, payload: Any, kind: str) -> str | tuple[str, list[str]]:
     from .errors import InputError, KzError
     from .project import evaluate_case, load_case
     from .scenario import load_scenarios
     from .errors import Diagnostics
 
     rb = _W["rb"]
+    payload, kind = parse_item(label, line, payload, kind)
     ident = payload.get("id") if kind == "json" and isinstance(payload, dict) else None
     try:
         if kind == "error":
@@ -110,7 +150,7 @@ def _evaluate_one(label: str, line: int, payload: Any, kind: str) -> str:
         result = evaluate_case(rb, scenario, _W["engine"])
         doc = result.to_json()
         doc["id"] = scenario.id
-        return json.dumps(doc, ensure_ascii=False, sort_keys=True)
+        return json.dumps(doc, ensure_ascii=False, sort_keys=True), _summary_keys(doc)
     except InputError as exc:
         return json.dumps({"id": ident or label, "line": line, "error": {
             "message": exc.render() or "the file holds no single case",
@@ -157,6 +197,8 @@ def _context() -> Any:
     return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 
 
+
+
 def run_batch(
     input_path: Path,
     output: Path,
@@ -174,91 +216,147 @@ def run_batch(
     summary = BatchSummary()
     items = list(read_inputs(input_path))
     previous = _existing(output) if resume else {}
-    records: list[str | None] = [None] * len(items)
+    records: list[Record | None] = [None] * len(items)
     todo: list[int] = []
-    for i, (_label, _line, payload, kind) in enumerate(items):
-        ident = payload.get("id") if kind == "json" and isinstance(payload, dict) else None
+    for i, item in enumerate(items):
+        ident = _ident(*item) if previous else None
         if ident is not None and str(ident) in previous:
-            records[i] = previous[str(ident)]
+            line = previous[str(ident)]
+            records[i] = (line, _summary_keys(json.loads(line)))
             summary.skipped += 1
         else:
             todo.append(i)
     n_workers = max(1, workers or os.cpu_count() or 1)
-    if todo:
-        _run_pool(items, todo, records, rules, kb, engine, n_workers, timeout, progress)
-    for rec in records:
-        assert rec is not None
-        doc = json.loads(rec)
-        summary.cases += 1
-        if "error" in doc:
-            summary.errors += 1
-            continue
-        for c in doc.get("conclusions", []):
-            summary.conclusions[f"{c['type']}: {c['status']}"] += 1
-    write_atomic(output, "".join(r + "\n" for r in records if r is not None))
+    with tempfile.TemporaryDirectory(prefix="kzbatch-") as spool:
+        if todo:
+            _run_pool(items, todo, records, rules, kb, engine, n_workers, timeout, progress, spool)
+        lines: list[bytes] = []
+        files: dict[str, Any] = {}
+        try:
+            for rec in records:
+                assert rec is not None
+                summary.cases += 1
+                if rec[1] is None:
+                    summary.errors += 1
+                else:
+                    summary.conclusions.update(rec[1])
+                where = rec[0]
+                if isinstance(where, str):
+                    lines.append((where + "\n").encode("utf-8"))
+                    continue
+                path, offset, length = where
+                fh = files.get(path) or files.setdefault(path, open(path, "rb"))
+                fh.seek(offset)
+                lines.append(fh.read(length))
+        finally:
+            for fh in files.values():
+                fh.close()
+    write_atomic(output, b"".join(lines))
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _run_pool(items: list[tuple[str, int, Any, str]], todo: list[int], records: list[str | None],
+def _timeout_record(item: tuple[str, int, Any, str], timeout: float) -> Record:
+    label, line = item[0], item[1]
+    ident = _ident(*item)
+    if ident is None:
+        ident = label
+    return (json.dumps({"id": ident, "line": line, "error": {
+        "message": f"evaluation did not finish within {timeout:g} s (the worker hung or crashed)"}},
+        ensure_ascii=False, sort_keys=True), None)
+
+
+CHUNK = 8  # at most this many cases a task, so that the parent handles few messages
+
+
+def _evaluate_chunk(chunk: list[tuple[str, int, Any, str]]) -> list[Record]:
+    return [_evaluate_one(*item) for item in chunk]
+
+
+def _run_pool(items: list[tuple[str, int, Any, str]], todo: list[int], records: list[Record | None],
               rules: str | None, kb: str | None, engine: str, n_workers: int, timeout: float,
-              progress: Callable[[int], None] | None) -> None:
+              progress: Callable[[int], None] | None, spool: str) -> None:
+    """Run the cases of ``todo`` on a pool, a few cases a task. The parent sleeps on a queue that
+    the pool's result callbacks fill (no polling), so with as many workers as cores it takes
+    little CPU from them. A task that does not finish within ``timeout`` per case once running
+    (a hang, or a worker killed by a crash, which never answers) stops the pool; its cases are
+    run again one a task, and a single case that times out gets an error record. The pool is
+    restarted and the other pending tasks are submitted again."""
     ctx = _context()
+    done: queue.SimpleQueue[tuple[int, int, Any, bool]] = queue.SimpleQueue()
 
     def new_pool() -> Any:
         # the fault-injection switch is read here, in the parent: a forkserver started earlier
         # would not see a variable set later
         fault = os.environ.get("KZCOPYRIGHT_FAULT", "")
-        return ctx.Pool(n_workers, initializer=_init_worker, initargs=(rules, kb, engine, fault),
-                        maxtasksperchild=5000)
+        return ctx.Pool(n_workers, initializer=_init_worker, initargs=(rules, kb, engine, fault, spool),
+                        maxtasksperchild=1000)
 
+    generation = 0
     pool = new_pool()
-    pending: dict[int, tuple[Any, float]] = {}
-    queue = list(reversed(todo))
-    window = n_workers * 8
+    size = max(1, min(CHUNK, len(todo) // (n_workers * 4)))
+    waiting: list[list[int]] = [todo[k:k + size] for k in range(0, len(todo), size)]
+    waiting.reverse()
+    tasks: dict[int, list[int]] = {}  # task number -> its case indexes
+    pending: dict[int, float] = {}  # task number -> deadline (0.0 until it is among the running)
+    counter = 0
+    window = n_workers * 4
+
+    def submit(cases: list[int]) -> None:
+        nonlocal counter
+        counter += 1
+        tid, gen = counter, generation
+        tasks[tid], pending[tid] = cases, 0.0
+        pool.apply_async(_evaluate_chunk, ([items[i] for i in cases],),
+                         callback=lambda r, tid=tid, gen=gen: done.put((gen, tid, r, True)),
+                         error_callback=lambda e, tid=tid, gen=gen: done.put((gen, tid, e, False)))
+
     try:
-        while queue or pending:
-            while queue and len(pending) < window:
-                i = queue.pop()
-                pending[i] = (pool.apply_async(_evaluate_one, items[i]), 0.0)
-            progressed = False
+        while waiting or pending:
+            while waiting and len(pending) < window:
+                submit(waiting.pop())
             now = time.monotonic()
-            running = set(sorted(pending)[:n_workers])  # the oldest tasks are the ones being run
-            for i in sorted(pending):
-                res, deadline = pending[i]
-                if res.ready():
-                    try:
-                        records[i] = res.get()
-                    except Exception as exc:  # pragma: no cover - _evaluate_one catches everything
-                        records[i] = json.dumps({"id": items[i][0], "line": items[i][1],
-                                                 "error": {"message": f"worker failed: {exc}"}})
-                    del pending[i]
-                    progressed = True
+            running = sorted(pending)[:n_workers]  # the oldest tasks are the ones being run
+            for tid in running:
+                if pending[tid] == 0.0:
+                    pending[tid] = now + timeout * len(tasks[tid])
+            next_deadline = min(pending[tid] for tid in running)
+            try:
+                gen, tid, value, ok = done.get(timeout=max(0.0, next_deadline - now) + 0.01)
+            except queue.Empty:
+                expired = [tid for tid in running if time.monotonic() > pending[tid]]
+                if not expired:
+                    continue
+                tid = expired[0]
+                cases = tasks.pop(tid)
+                del pending[tid]
+                again = [tasks.pop(t) for t in sorted(pending)]
+                pending.clear()
+                pool.terminate()
+                pool.join()
+                generation += 1
+                pool = new_pool()
+                if len(cases) == 1:
+                    records[cases[0]] = _timeout_record(items[cases[0]], timeout)
                     if progress:
                         progress(1)
-                elif deadline == 0.0:
-                    if i in running:
-                        pending[i] = (res, now + timeout)
-                elif now > deadline:
-                    # a hang or a crash (a worker killed by a segfault never answers): report
-                    # this case, restart the pool and resubmit the others
-                    label, line, payload, kind = items[i]
-                    ident = payload.get("id") if kind == "json" and isinstance(payload, dict) else label
-                    records[i] = json.dumps({"id": ident, "line": line, "error": {
-                        "message": f"evaluation did not finish within {timeout:g} s (the worker hung or crashed)"}},
-                        ensure_ascii=False, sort_keys=True)
-                    del pending[i]
-                    pool.terminate()
-                    pool.join()
-                    pool = new_pool()
-                    queue.extend(sorted(pending, reverse=True))
-                    pending.clear()
-                    if progress:
-                        progress(1)
-                    progressed = True
-                    break
-            if not progressed:
-                time.sleep(0.002)
+                else:  # find the case that hangs: run these one a task, first
+                    again = [[i] for i in cases] + again
+                for t in again:
+                    submit(t)
+                continue
+            if gen != generation or tid not in pending:
+                continue  # a late answer from a pool that was restarted
+            cases = tasks.pop(tid)
+            del pending[tid]
+            for k, i in enumerate(cases):
+                if ok:
+                    records[i] = value[k]
+                else:  # pragma: no cover - _evaluate_one catches everything
+                    records[i] = (json.dumps({"id": items[i][0], "line": items[i][1],
+                                              "error": {"message": f"worker failed: {value}"}}), None)
+            if progress:
+                progress(len(cases))
     finally:
         pool.terminate()
         pool.join()

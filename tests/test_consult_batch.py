@@ -207,3 +207,17 @@ def test_batch_survives_a_hanging_or_crashing_worker(tmp_path, monkeypatch, faul
     assert [r["id"] for r in recs] == [f"c{i:05d}" for i in range(12)]
     assert s.errors == 1 and "did not finish" in recs[4]["error"]["message"]
     assert all("error" not in r for i, r in enumerate(recs) if i != 4)
+
+
+@pytest.mark.parametrize("fault", ["hang", "crash"])
+def test_batch_finds_the_failing_case_inside_a_chunk(tmp_path, monkeypatch, fault):
+    # 40 cases on 2 workers go 5 a task: the task holding c00017 times out, its cases are run
+    # again one a task, and only c00017 gets an error record
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write_jsonl(inp, 40, broken_every=0)
+    monkeypatch.setenv("KZCOPYRIGHT_FAULT", f"{fault}:c00017")
+    s = kzcopyright.batch(inp, out, rules=RULES, kb=KB, engine="python", workers=2, timeout=1)
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["id"] for r in recs] == [f"c{i:05d}" for i in range(40)]
+    assert s.errors == 1 and "did not finish" in recs[17]["error"]["message"]
+    assert all("error" not in r for i, r in enumerate(recs) if i != 17)
