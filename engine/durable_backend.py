@@ -8,25 +8,33 @@ This module is the only place that imports ``durable``. It guards every trap lis
 * ``in`` compiles to ``$or`` of equalities, never ``$in``; a join never reads an attribute
   that may be absent (error 311): such a test is left to the Python side of the action;
 * every action catches its own exceptions (durable swallows them) and so does each assert;
-  facts that no rule consumes are not asserted; the session state is checked afterwards;
+  the session state is checked afterwards;
+* the rule base is split into rulesets within durable's structural limits (:func:`plan_shards`,
+  rules grouped by dependency); a fact is asserted only into the rulesets whose rules test its
+  type, and a derived fact is routed by the driver after its action returns (no nested asserts);
 * negation is stratified: a rule of stratum k waits for the gate fact ``$phase n=k`` (tested
   exactly, placed after the first pattern, every ``$not`` last), asserted once stratum k-1
-  has reached its fixpoint; exceptions are resolved against the complete lower strata;
-* one Host per process, one ruleset per rule-base version, registered once; a fresh session
-  per case, begun by a ``$begin`` fact whose no-op rule makes ``delete_state`` safe; no threads:
-  the Host's background dispatcher threads are never started.
+  has reached its fixpoint in every ruleset; exceptions are resolved against the complete
+  lower strata;
+* one Host per process, its rulesets registered once per rule-base version; fresh sessions per
+  case, only in the rulesets the case's facts reach, each begun by a ``$begin`` fact whose
+  no-op rule makes ``delete_state`` safe; no threads: the Host's background dispatcher threads
+  are never started.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import itertools
+import re
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
 from .errors import EvaluationError
 from .evaluate import L, U, EvalContext
-from .program import Branch, CPattern, CTest, Program
+from .program import DEFEAT_PREFIX, Branch, CPattern, CTest, Program
 from .scenario import Fact, Scenario
 
 __all__ = ["DurableBackend", "durable_available", "durable_import_error", "compile_ruleset"]
@@ -129,10 +137,11 @@ def _pattern(program: Program, b: Branch, p: CPattern, mode: str, negated: bool,
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
-def compile_ruleset(program: Program, const: Callable[[Branch, CTest], Any]) -> dict[str, Any]:
-    """The program as a durable ruleset dict (actions named by strings)."""
+def compile_ruleset(program: Program, const: Callable[[Branch, CTest], Any],
+                    branches: list[Branch] | None = None) -> dict[str, Any]:
+    """The program's ``branches`` (default: all) as a durable ruleset dict (actions named by strings)."""
     rules: dict[str, Any] = {"$begin": {"all": [{"b": {"t": "$begin"}}], "run": "$begin"}}
-    for b in program.branches:
+    for b in program.branches if branches is None else branches:
         for mode in (L, U):
             pats: list[dict[str, Any]] = []
             if b.rule.dated:
@@ -155,6 +164,112 @@ def compile_ruleset(program: Program, const: Callable[[Branch, CTest], Any]) -> 
     return rules
 
 
+
+# Per-shard limits, below durable_rules' own (../shared/notes/durable-rules.md §4.5): every rule
+# of a stratum > 0 shares the gate pattern, and durable refuses more than 256 rules behind one
+# identical pattern (error 108); one fact that starts more than about 128 rules at once is
+# refused when asserted (error 303: measured, 160 compiled rules on one first condition fail,
+# 120 pass); more than 512 tests under one alpha node hang registration; 4,096 rules is the
+# hard cap, and a session costs ~11 KB a rule to set up.
+SHARD_MAX_RULES = 200
+SHARD_MAX_SHARED = 120  # compiled rules behind one gate, or starting on one fact type
+SHARD_MAX_TYPES = 400
+
+
+@dataclass
+class Shard:
+    """One durable ruleset: a group of whole rules and the fact types they test."""
+
+    branches: list[Branch] = field(default_factory=list)
+    types: set[str] = field(default_factory=set)
+    shared: Counter[Any] = field(default_factory=Counter)
+
+    def fits(self, unit: Shard) -> bool:
+        return (2 * (len(self.branches) + len(unit.branches)) <= SHARD_MAX_RULES
+                and len(self.types | unit.types) <= SHARD_MAX_TYPES
+                and all(self.shared[k] + n <= SHARD_MAX_SHARED for k, n in unit.shared.items()))
+
+    def add(self, unit: Shard) -> None:
+        self.branches.extend(unit.branches)
+        self.types |= unit.types
+        self.shared.update(unit.shared)
+
+
+def _unit(branches: list[Branch]) -> Shard:
+    u = Shard()
+    for b in branches:
+        u.branches.append(b)
+        u.types |= {p.type for p in b.positives + b.negations}
+        if b.stratum > 0:
+            u.shared[("gate", b.stratum)] += 2  # both modes
+        if b.positives:
+            p = b.positives[0]
+            u.shared[("first", p.type)] += 2
+    return u
+
+
+def _natural(rule_id: str) -> tuple[Any, ...]:
+    return tuple((0, int(x), "") if x.isdigit() else (1, 0, x) for x in re.split(r"(\d+)", rule_id))
+
+
+def plan_shards(program: Program) -> list[Shard]:
+    """Split the program into rulesets within durable's limits. Rules are grouped by dependency
+    (a rule that derives a fact type another tests is kept with it where the limits allow), so
+    that few derived facts cross rulesets; whole groups are packed first-fit in the order of
+    their first rule id. A group too large for one ruleset is split rule by rule."""
+    by_rule: dict[str, list[Branch]] = {}
+    for b in program.branches:
+        by_rule.setdefault(b.rule.id, []).append(b)
+    parent = {r: r for r in by_rule}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    producers: dict[str, list[str]] = {}
+    for rid, bs in by_rule.items():
+        for b in bs:
+            for h in b.heads:
+                producers.setdefault(h.type, []).append(rid)
+        for b in bs:
+            for d in b.defeats:
+                producers.setdefault(DEFEAT_PREFIX + d.target, []).append(rid)
+    def union(x: str, y: str) -> None:
+        a, c = find(x), find(y)
+        if a != c:
+            parent[max(a, c, key=_natural)] = min(a, c, key=_natural)
+
+    for rid, bs in sorted(by_rule.items()):
+        for b in bs:
+            for pat in b.positives + b.negations:
+                for other in producers.get(pat.type, ()):
+                    union(rid, other)
+            for d in b.defeats:  # an exception and the rule it defeats
+                if d.target in by_rule:
+                    union(rid, d.target)
+    groups: dict[str, list[str]] = {}
+    for rid in sorted(by_rule, key=_natural):
+        groups.setdefault(find(rid), []).append(rid)
+    units: list[Shard] = []
+    # in the order of the rule ids (numbers compared as numbers): rules written together, such
+    # as the rules of one article, tend to be used by the same cases and share a ruleset
+    for _root, rids in sorted(groups.items(), key=lambda kv: _natural(kv[0])):
+        whole = _unit([b for r in rids for b in by_rule[r]])
+        if Shard().fits(whole):
+            units.append(whole)
+        else:
+            units.extend(_unit(by_rule[r]) for r in rids)
+    shards: list[Shard] = []
+    for u in units:
+        target = next((sh for sh in shards if sh.fits(u)), None)
+        if target is None:
+            target = Shard()
+            shards.append(target)
+        target.add(u)
+    return shards or [Shard()]
+
 class DurableBackend:
     """Evaluates cases through durable_rules; one instance per rule-base version per process."""
 
@@ -168,22 +283,42 @@ class DurableBackend:
             raise EvaluationError(f"durable_rules cannot be imported here ({_IMPORT_ERROR})")
         self.program = program
         self.ctx: EvalContext | None = None
-        self.consumed = {p.type for b in program.branches for p in b.positives + b.negations}
-        self.dated = {r.uid for b in program.branches for r in [b.rule] if r.dated}
+        self.outbox: list[tuple[Fact, str]] = []
+        self.level = 0
+        self.gated: set[tuple[int, int]] = set()
+        self.sid = "s0"
         self.sid_counter = itertools.count(1)
         self._const_cache: dict[tuple[str, str], Any] = {}
         cls = type(self)
         if cls._host is None:
             cls._host = _make_host()
         self.host = cls._host
-        self.ruleset = f"kz{program.fingerprint or 'x'}_{next(cls._counter)}"
-        actions: dict[str, Callable[[Any], None]] = {"$begin": lambda c: None}
-        for b in program.branches:
-            for mode in (L, U):
-                actions[f"{b.uid}|{mode}"] = self._make_action(b, mode)
-        self.host.actions.update({f"{self.ruleset}/{k}": v for k, v in actions.items()})
-        self.host.current_ruleset = self.ruleset
-        self.host.register_rulesets({self.ruleset: compile_ruleset(program, self._const)})
+        self.shards = plan_shards(program)
+        base = f"kz{program.fingerprint or 'x'}_{next(cls._counter)}"
+        self.rulesets = [f"{base}_{i}" for i in range(len(self.shards))]
+        # routing: a fact type goes only to the rulesets whose rules test it; an $active fact
+        # only to the ruleset of its rule; a stratum's gate only to the rulesets that wait for it
+        self.routes: dict[str, list[int]] = {}
+        self.active_route: dict[str, int] = {}
+        self.gates: dict[int, list[int]] = {}
+        for i, sh in enumerate(self.shards):
+            for t in sorted(sh.types):
+                self.routes.setdefault(t, []).append(i)
+            for b in sh.branches:
+                if b.rule.dated:
+                    self.active_route[b.rule.uid] = i
+                if b.stratum > 0 and i not in self.gates.setdefault(b.stratum, []):
+                    self.gates[b.stratum].append(i)
+        self.dated = sorted(self.active_route)
+        self.branch_of_rule = {b.rule.uid: b for b in program.branches}
+        for name, sh in zip(self.rulesets, self.shards):
+            actions: dict[str, Callable[[Any], None]] = {"$begin": lambda c: None}
+            for b in sh.branches:
+                for mode in (L, U):
+                    actions[f"{b.uid}|{mode}"] = self._make_action(b, mode)
+            self.host.actions.update({f"{name}/{k}": v for k, v in actions.items()})
+            self.host.current_ruleset = name
+            self.host.register_rulesets({name: compile_ruleset(program, self._const, sh.branches)})
 
     def _const(self, b: Branch, t: CTest) -> Any:
         key = (b.rule.uid, t.value)
@@ -211,8 +346,9 @@ class DurableBackend:
             try:
                 m = c._m
                 premises = [ctx.store.facts[m[a]["f"]] for a in aliases]
-                for fact, fmode in ctx.fire(b, mode, premises):
-                    self._assert(c, fact, fmode)
+                # new facts are routed by the driver, after this action returns: a fact may be
+                # tested in other rulesets, and durable's nested asserts are not relied on
+                self.outbox.extend(ctx.fire(b, mode, premises))
             except EvaluationError as exc:
                 ctx.errors.append(str(exc))
             except Exception as exc:  # durable would swallow it: record it instead
@@ -228,71 +364,107 @@ class DurableBackend:
             d[k] = _enc(v)
         return d
 
-    def _assert(self, c: Any, fact: Fact, mode: str) -> None:
-        if fact.type not in self.consumed:
-            return
-        try:
-            c.assert_fact(self._durable_fact(fact, mode))
-        except Exception as exc:  # MessageObserved/NotHandled: check it is harmless
-            self._on_assert_error(exc, fact, mode, c.s.sid)
+    def _send(self, sid: str, shard: int, d: dict[str, Any], opened: set[int]) -> None:
+        """Assert ``d`` into one ruleset's session. On first use the session is begun and given
+        the gates already opened in this evaluation (the lower strata are complete)."""
+        name = self.rulesets[shard]
+        self.host.current_ruleset = name
+        if shard not in opened:
+            opened.add(shard)
+            self._top_assert(name, sid, {"t": "$begin"})
+            for k in range(1, self.level + 1):
+                self._gate(sid, shard, k)
+        self._top_assert(name, sid, d)
 
-    def _on_assert_error(self, exc: Exception, fact: Fact, mode: str, sid: str) -> None:
-        name = type(exc).__name__
-        if name == "MessageNotHandledException":
-            return  # no rule can use this fact any more
-        if name == "MessageObservedException":
-            # durable saw an identical fact: a 32-bit hash collision (notes §4.1); re-assert
-            # with a salt so that the fact is not lost
+    def _gate(self, sid: str, shard: int, k: int) -> None:
+        if shard in self.gates.get(k, ()) and (shard, k) not in self.gated:
+            self.gated.add((shard, k))
+            self.host.current_ruleset = self.rulesets[shard]
+            self._top_assert(self.rulesets[shard], sid, {"t": "$phase", "n": k})
+
+    def _route(self, sid: str, fact: Fact, mode: str, opened: set[int]) -> None:
+        targets = self.routes.get(fact.type)
+        if targets:
             d = self._durable_fact(fact, mode)
-            d["_salt"] = 1
-            try:
-                self.host.assert_fact(self.ruleset, dict(d, sid=sid))
-            except Exception as exc2:  # pragma: no cover - would need two collisions
-                assert self.ctx is not None
-                self.ctx.errors.append(f"durable lost fact {fact.fid}: {exc2}")
-            return
-        assert self.ctx is not None
-        self.ctx.errors.append(f"durable rejected fact {fact.fid}: {name}: {exc}")
+            for i in targets:
+                self._send(sid, i, d, opened)
 
-    def _top_assert(self, sid: str, d: dict[str, Any]) -> None:
+    def _drain(self, sid: str, opened: set[int]) -> None:
+        while self.outbox:
+            batch, self.outbox = self.outbox, []
+            for fact, mode in batch:
+                self._route(sid, fact, mode, opened)
+
+    def _top_assert(self, ruleset: str, sid: str, d: dict[str, Any]) -> None:
         d = dict(d, sid=sid)
         try:
-            self.host.assert_fact(self.ruleset, d)
+            self.host.assert_fact(ruleset, d)
         except Exception as exc:
             name = type(exc).__name__
             if name == "MessageNotHandledException":
-                return
+                return  # no rule of this ruleset can use it
+            if name == "MessageObservedException":
+                # durable saw an identical fact: a 32-bit hash collision (notes §4.1); re-assert
+                # with a salt so that the fact is not lost
+                try:
+                    self.host.assert_fact(ruleset, dict(d, _salt=1))
+                    return
+                except Exception as exc2:  # pragma: no cover - would need two collisions
+                    exc = exc2
+                    name = type(exc2).__name__
             raise EvaluationError(f"durable_rules rejected a fact of type {d.get('t')}: {name}: {exc}") from exc
 
     def evaluate(self, scenario: Scenario) -> EvalContext:
         ctx = EvalContext(self.program, scenario)
         self.ctx = ctx
-        self.host.current_ruleset = self.ruleset
-        sid = f"s{next(self.sid_counter)}"
+        self.outbox = []
+        self.level = 0  # the highest gate opened so far
+        self.gated = set()  # (ruleset, stratum) gates asserted
+        sid = self.sid
+        opened: set[int] = set()  # rulesets that got a fact of this case
         try:
-            self._top_assert(sid, {"t": "$begin"})
-            for b_uid in sorted(self.dated):
-                branch = next(b for b in self.program.branches if b.rule.uid == b_uid)
-                act = ctx.rule_activity(branch)
+            for uid in self.dated:
+                act = ctx.rule_activity(self.branch_of_rule[uid])
                 if act is not None:
-                    self._top_assert(sid, {"t": "$active", "r": b_uid, "m": act})
+                    self._send(sid, self.active_route[uid], {"t": "$active", "r": uid, "m": act}, opened)
             for f in scenario.facts:
-                if f.type in self.consumed:
-                    self._top_assert(sid, self._durable_fact(f, L))
+                self._route(sid, f, L, opened)
+                self._drain(sid, opened)
             for k in range(1, self.program.strata + 1):
-                self._top_assert(sid, {"t": "$phase", "n": k})
-            state = self.host.get_state(self.ruleset, sid)
-            if isinstance(state, dict) and state.get("exception"):
-                ctx.errors.append(f"durable_rules reported: {str(state['exception'])[:500]}")
+                # every lower stratum is complete in every ruleset before a gate opens; a
+                # ruleset that has no fact of this case cannot fire (it gets the open gates
+                # with its first fact)
+                self.level = k
+                while True:
+                    todo = [i for i in self.gates.get(k, ()) if i in opened and (i, k) not in self.gated]
+                    if not todo:
+                        break
+                    for i in todo:
+                        self._gate(sid, i, k)
+                        self._drain(sid, opened)
+            for i in sorted(opened):
+                state = self.host.get_state(self.rulesets[i], sid)
+                if isinstance(state, dict) and state.get("exception"):
+                    ctx.errors.append(f"durable_rules reported: {str(state['exception'])[:500]}")
         finally:
-            try:
-                self.host.delete_state(self.ruleset, sid)
-            except Exception as exc:  # pragma: no cover - defensive
-                ctx.errors.append(f"durable_rules could not delete session {sid}: {exc}")
-            self.ctx = None
+            self.ctx = None  # from here on, actions do nothing
+            self.outbox = []
+            self._reset(sid, opened)
         if ctx.errors:
             raise EvaluationError("; ".join(sorted(set(ctx.errors)))[:2000])
         return ctx
+
+    def _reset(self, sid: str, opened: set[int]) -> None:
+        """Delete this case's sessions. (Emptying and reusing them would save durable's session
+        set-up, ~11 KB of zeroed memory a rule, but retracting facts crashed durable_rules 2.0.28
+        with a segmentation fault in a long property-test run, so every case gets fresh ones;
+        a ruleset that no fact of the case reaches never gets a session.)"""
+        for i in sorted(opened):
+            try:
+                self.host.delete_state(self.rulesets[i], sid)
+            except Exception:  # pragma: no cover - defensive
+                pass
+        self.sid = f"s{next(self.sid_counter)}"
 
 
 def _make_host() -> Any:

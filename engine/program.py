@@ -26,10 +26,6 @@ __all__ = ["Program", "Branch", "CPattern", "CTest", "CHead", "compile_program",
 AUX_PREFIX = "$aux:"
 DEFEAT_PREFIX = "$defeat:"
 MAX_BRANCHES_PER_RULE = 64
-# durable_rules structural limits (see ../shared/notes/durable-rules.md §4.5)
-DURABLE_MAX_RULES = 4000
-DURABLE_MAX_SAME_FIRST = 256
-DURABLE_MAX_ALPHA_FANOUT = 500
 
 
 @dataclass(frozen=True)
@@ -686,32 +682,6 @@ def _check_templates(rules: list[Rule], branches: list[Branch], diags: Diagnosti
                                 f"nor an attribute of the conclusion", r.id, suggest(name, names | head_attrs))
 
 
-def _check_durable_limits(branches: list[Branch], diags: Diagnostics) -> None:
-    """durable_rules' structural limits: warnings here (the python engine has none); the durable
-    backend refuses such a rule base with the same message."""
-    n_rules = 2 * len(branches)
-    if n_rules > DURABLE_MAX_RULES:
-        diags.warning(Location("rules"), "durable-limit",
-                      f"{n_rules} compiled durable rules exceed the per-ruleset limit of {DURABLE_MAX_RULES}")
-    first: dict[tuple[str, tuple[Any, ...]], list[Branch]] = {}
-    for b in branches:
-        if not b.positives:
-            continue
-        p = b.positives[0]
-        key = (p.type, tuple((t.attr, t.op, t.kind, str(t.value)) for t in p.tests))
-        first.setdefault(key, []).append(b)
-    for key, bs in first.items():
-        if 2 * len(bs) > DURABLE_MAX_SAME_FIRST:
-            diags.warning(bs[0].positives[0].loc, "durable-limit",
-                          f"{len(bs)} rules start with the same condition on '{key[0]}' "
-                          f"(durable_rules allows {DURABLE_MAX_SAME_FIRST // 2}); reorder their conditions",
-                          bs[0].rule_id)
-    types = {p.type for b in branches for p in b.positives + b.negations}
-    if len(types) > DURABLE_MAX_ALPHA_FANOUT:
-        diags.warning(Location("rules"), "durable-limit",
-                      f"{len(types)} fact types are tested; durable_rules hangs above {DURABLE_MAX_ALPHA_FANOUT}")
-
-
 def _check_reachability(program: Program, diags: Diagnostics) -> None:
     produced = {t for t, ps in program.producers.items() if ps}
     for b in program.branches:
@@ -738,7 +708,6 @@ def compile_program(rules: list[Rule], kb: KB, diags: Diagnostics) -> Program:
     type_strata, top = _stratify(branches, input_types, diags, in_cycle)
     _check_params_in_conditions(branches, kb, diags)
     _check_templates(rules, branches, diags)
-    _check_durable_limits(branches, diags)
     producers: dict[str, list[str]] = {}
     consumers: dict[str, list[str]] = {}
     for b in branches:

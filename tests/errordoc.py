@@ -53,7 +53,6 @@ FIXES = {
     "too-large": f"Split the file: at most {LIMITS.max_bytes} bytes and {LIMITS.max_nodes} YAML nodes per file.",
     "too-deep": f"Flatten the data: at most {LIMITS.max_depth} levels of nesting.",
     "too-long": f"Shorten the text: at most {LIMITS.max_string} characters per value.",
-    "durable-limit": "Spread the rules over more conditions or fact types; durable_rules hangs or fails beyond these limits.",
     "overlapping-values": "Give the parameter's values non-overlapping from/to dates.",
     "unknown-act": "Use an act declared in kb/acts.yaml.",
     "bad-date": "Write a real date as YYYY-MM-DD.",

@@ -41,7 +41,7 @@ REQUIRED_CODES = {
     "duplicate-rule-id", "overlapping-versions", "dangling-exception", "cyclic-exception", "negation-cycle",
     "reserved-name", "unsafe-tag", "unknown-operator", "bad-negation", "param-not-constant",
     "missing-excerpt", "missing-because", "bad-template", "unknown-date", "missing-attribute",
-    "too-many-aliases", "durable-limit", "overlapping-values", "unknown-act", "too-large",
+    "too-many-aliases", "overlapping-values", "unknown-act", "too-large",
 }
 _EXPECT_KEYS = {"code", "file", "line", "col", "message_contains", "hint_contains"}
 
@@ -96,7 +96,7 @@ def _show(diags: list[Diagnostic]) -> str:
     return "\n".join(f"  {d.code} {d.location}: {d.message} (hint: {d.hint!r})" for d in diags) or "  (none)"
 
 
-WARNING_FIXTURES = {"durable_limit"}  # durable's limits warn: the python engine has none
+WARNING_FIXTURES: set[str] = set()  # fixtures whose diagnostics are warnings
 
 
 def check_against_expect(fixture: Path, diagnostics: list[Diagnostic]) -> None:

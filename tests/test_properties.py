@@ -17,7 +17,7 @@ from kzcopyright.engine.project import evaluate_case, load_case, load_rulebase
 from .conftest import ENGINES, KB, RULES, needs_durable
 from .synth import SYNTH_KB, case, program, write_program
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=int(__import__("os").environ.get("KZ_PROP_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _json(rb, scenario, engine):
@@ -43,6 +43,25 @@ def test_durable_agrees_with_python(rules, cases):
     for c in cases:
         sc = load_case(rb, c)
         assert _json(rb, sc, "durable") == _json(rb, sc, "python")
+
+
+@needs_durable
+@SETTINGS
+@given(rules=program(), cases=st.lists(case(), min_size=2, max_size=4), cap=st.integers(2, 8))
+def test_durable_sharded_agrees_with_python(rules, cases, cap):
+    # rulesets of a few rules each: facts cross rulesets, gates open per ruleset, and each
+    # ruleset's session is emptied and reused from case to case
+    from kzcopyright.engine import durable_backend
+
+    saved = durable_backend.SHARD_MAX_RULES
+    durable_backend.SHARD_MAX_RULES = cap
+    try:
+        rb = _load(rules)
+        for c in cases:
+            sc = load_case(rb, c)
+            assert _json(rb, sc, "durable") == _json(rb, sc, "python")
+    finally:
+        durable_backend.SHARD_MAX_RULES = saved
 
 
 @SETTINGS

@@ -11,6 +11,7 @@ import yaml
 from kzcopyright.engine.errors import EvaluationError
 from kzcopyright.engine.project import evaluate_case, load_case, load_rulebase
 
+from .conftest import KB, RULES, needs_durable
 from .synth import SYNTH_KB
 
 BASE = {"cite": "synth/1", "excerpt": "synthetic", "because": "{A}"}
@@ -113,3 +114,46 @@ def test_json_case_file(tmp_path, rb):
     sc = load_case(rb, p)
     assert sc.id == "marketplace-photos"
     assert sc.fact("use:listing").get("acts") == ("making_available", "reproduction")
+
+
+@needs_durable
+def test_durable_shards_a_rule_base_beyond_its_limits(tmp_path):
+    # 129 rules starting with the same condition: one durable ruleset refuses more than 128
+    # (error 108), so the backend splits them over rulesets; and the real rule base, cut into
+    # rulesets of a few rules, gives the same results as the python engine on the example
+    from kzcopyright.engine import durable_backend
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    body = "".join(
+        f"  - id: copyright_law.9.1.r{n:03d}\n"
+        "    excerpt: \"Copyright arises by the fact of creation.\"\n"
+        "    when:\n      - work: {as: w, creative: true}\n"
+        "    then:\n      - protected_work: {work: $w}\n"
+        "    because: \"{w} is protected.\"\n" for n in range(1, 130))
+    (rules / "x.yaml").write_text("article: copyright_law/9\nrules:\n" + body, encoding="utf-8")
+    rb = load_rulebase(rules, KB)
+    backend = rb.backend("durable")
+    assert len(backend.shards) >= 2
+    assert all(2 * len(s.branches) <= durable_backend.SHARD_MAX_SHARED for s in backend.shards)
+    case = {"id": "w", "facts": [{"work": {"key": "w1", "kind": "photograph", "creative": True}}]}
+    sc = load_case(rb, case)
+    got = evaluate_case(rb, sc, "durable")
+    assert [c.status for c in got.conclusions if c.type == "protected_work"] == ["holds"]
+    assert got.to_json()["conclusions"] == evaluate_case(rb, sc, "python").to_json()["conclusions"]
+
+    saved = durable_backend.SHARD_MAX_RULES
+    durable_backend.SHARD_MAX_RULES = 20
+    try:
+        real = load_rulebase(RULES, KB)
+        real._backends.clear()
+        sharded = durable_backend.DurableBackend(real.program)
+        assert len(sharded.shards) > 5
+        real._backends["durable"] = sharded
+        ex = load_case(real, yaml.safe_load((KB / "examples" / "marketplace-photos.yaml").read_text(encoding="utf-8")))
+        a = evaluate_case(real, ex, "durable").to_json()
+        b = evaluate_case(real, ex, "python").to_json()
+        a["engine"] = b["engine"] = "-"
+        assert a == b
+    finally:
+        durable_backend.SHARD_MAX_RULES = saved
