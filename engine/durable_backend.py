@@ -139,40 +139,41 @@ def _pattern(program: Program, b: Branch, p: CPattern, mode: str, negated: bool,
 
 def compile_ruleset(program: Program, const: Callable[[Branch, CTest], Any],
                     branches: list[Branch] | None = None) -> dict[str, Any]:
-    """The program's ``branches`` (default: all) as a durable ruleset dict (actions named by strings)."""
+    """The program's ``branches`` (default: all) as a durable ruleset dict (actions named by strings).
+
+    Each branch becomes one durable rule with the lenient (possible, U) semantics: every
+    certain match is also a possible match, so its action decides both modes (a certain
+    firing needs certain premises, which the action checks, and no possible blocker, which
+    ``EvalContext.fire`` checks against the complete lower strata). One rule a branch, not two,
+    halves durable's memory (~16 KB a rule), registration and session set-up."""
     rules: dict[str, Any] = {"$begin": {"all": [{"b": {"t": "$begin"}}], "run": "$begin"}}
     for b in program.branches if branches is None else branches:
-        for mode in (L, U):
-            pats: list[dict[str, Any]] = []
-            if b.rule.dated:
-                act = [{"t": "$active"}, {"r": b.rule.uid}]
-                if mode == L:
-                    act.append({"m": L})
-                pats.append({"va": {"$and": act}})
-            for i, p in enumerate(b.positives):
-                if p.same_as is not None:
-                    continue  # the same fact as an earlier pattern: its tests run in the action
-                pats.append({p.alias: _pattern(program, b, p, mode, False, const)})
-                if i == 0 and b.stratum > 0:
-                    pats.append({"gate": {"$and": [{"t": "$phase"}, {"n": b.stratum}]}})
-            for j, n in enumerate(b.negations):
-                # L firing: no *possible* blocker (lenient tests, any mode);
-                # U firing: no *certain* blocker (strict tests, m = L)
-                sem = U if mode == L else L
-                pats.append({f"x{j}$not": _pattern(program, b, n, sem, True, const)})
-            rules[f"{b.uid}|{mode}"] = {"all": pats, "run": f"{b.uid}|{mode}"}
+        pats: list[dict[str, Any]] = []
+        if b.rule.dated:
+            pats.append({"va": {"$and": [{"t": "$active"}, {"r": b.rule.uid}]}})
+        for i, p in enumerate(b.positives):
+            if p.same_as is not None:
+                continue  # the same fact as an earlier pattern: its tests run in the action
+            pats.append({p.alias: _pattern(program, b, p, U, False, const)})
+            if i == 0 and b.stratum > 0:
+                pats.append({"gate": {"$and": [{"t": "$phase"}, {"n": b.stratum}]}})
+        for j, n in enumerate(b.negations):
+            # a possible firing is blocked only by a *certain* blocker (strict tests, m = L);
+            # whether a possible blocker stops the certain firing is decided in the action
+            pats.append({f"x{j}$not": _pattern(program, b, n, L, True, const)})
+        rules[b.uid] = {"all": pats, "run": b.uid}
     return rules
 
 
 
 # Per-shard limits, below durable_rules' own (../shared/notes/durable-rules.md §4.5): every rule
 # of a stratum > 0 shares the gate pattern, and durable refuses more than 256 rules behind one
-# identical pattern (error 108); one fact that starts more than about 128 rules at once is
-# refused when asserted (error 303: measured, 160 compiled rules on one first condition fail,
-# 120 pass); more than 512 tests under one alpha node hang registration; 4,096 rules is the
-# hard cap, and a session costs ~11 KB a rule to set up.
+# identical pattern (error 108); a fact that completes more than 64 rules through one
+# identical pattern is refused when asserted (error 303: measured, 65 rules starting with the
+# same condition fail, 64 pass); more than 512 tests under one alpha node hang registration;
+# 4,096 rules is the hard cap, and a session costs ~11 KB a rule to set up.
 SHARD_MAX_RULES = 200
-SHARD_MAX_SHARED = 120  # compiled rules behind one gate, or starting on one fact type
+SHARD_MAX_SHARED = 60  # rules behind one gate, or starting on one fact type
 SHARD_MAX_TYPES = 400
 
 
@@ -185,7 +186,7 @@ class Shard:
     shared: Counter[Any] = field(default_factory=Counter)
 
     def fits(self, unit: Shard) -> bool:
-        return (2 * (len(self.branches) + len(unit.branches)) <= SHARD_MAX_RULES
+        return (len(self.branches) + len(unit.branches) <= SHARD_MAX_RULES
                 and len(self.types | unit.types) <= SHARD_MAX_TYPES
                 and all(self.shared[k] + n <= SHARD_MAX_SHARED for k, n in unit.shared.items()))
 
@@ -201,10 +202,10 @@ def _unit(branches: list[Branch]) -> Shard:
         u.branches.append(b)
         u.types |= {p.type for p in b.positives + b.negations}
         if b.stratum > 0:
-            u.shared[("gate", b.stratum)] += 2  # both modes
+            u.shared[("gate", b.stratum)] += 1
         if b.positives:
             p = b.positives[0]
-            u.shared[("first", p.type)] += 2
+            u.shared[("first", p.type)] += 1
     return u
 
 
@@ -314,8 +315,7 @@ class DurableBackend:
         for name, sh in zip(self.rulesets, self.shards):
             actions: dict[str, Callable[[Any], None]] = {"$begin": lambda c: None}
             for b in sh.branches:
-                for mode in (L, U):
-                    actions[f"{b.uid}|{mode}"] = self._make_action(b, mode)
+                actions[b.uid] = self._make_action(b)
             self.host.actions.update({f"{name}/{k}": v for k, v in actions.items()})
             self.host.current_ruleset = name
             self.host.register_rulesets({name: compile_ruleset(program, self._const, sh.branches)})
@@ -336,19 +336,24 @@ class DurableBackend:
             cls._registered[key] = inst
         return inst
 
-    def _make_action(self, b: Branch, mode: str) -> Callable[[Any], None]:
+    def _make_action(self, b: Branch) -> Callable[[Any], None]:
         aliases = [p.same_as or p.alias for p in b.positives]
 
         def action(c: Any) -> None:
             ctx = self.ctx
             if ctx is None:
                 return
+            mode = U
             try:
                 m = c._m
                 premises = [ctx.store.facts[m[a]["f"]] for a in aliases]
                 # new facts are routed by the driver, after this action returns: a fact may be
                 # tested in other rulesets, and durable's nested asserts are not relied on
-                self.outbox.extend(ctx.fire(b, mode, premises))
+                if all(f.fid in ctx.store.certain for f in premises):
+                    mode = L
+                    self.outbox.extend(ctx.fire(b, L, premises))
+                mode = U
+                self.outbox.extend(ctx.fire(b, U, premises))
             except EvaluationError as exc:
                 ctx.errors.append(str(exc))
             except Exception as exc:  # durable would swallow it: record it instead

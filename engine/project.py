@@ -75,6 +75,7 @@ class RuleBase:
 
                 with without_gc():
                     self._backends[engine] = DurableBackend.for_program(self.program)
+                gc.freeze()  # long-lived, like the rule base (see load_rulebase)
             else:
                 from .pybackend import PythonBackend
 

@@ -135,7 +135,7 @@ def test_durable_shards_a_rule_base_beyond_its_limits(tmp_path):
     rb = load_rulebase(rules, KB)
     backend = rb.backend("durable")
     assert len(backend.shards) >= 2
-    assert all(2 * len(s.branches) <= durable_backend.SHARD_MAX_SHARED for s in backend.shards)
+    assert all(len(s.branches) <= durable_backend.SHARD_MAX_SHARED for s in backend.shards)
     case = {"id": "w", "facts": [{"work": {"key": "w1", "kind": "photograph", "creative": True}}]}
     sc = load_case(rb, case)
     got = evaluate_case(rb, sc, "durable")
