@@ -233,7 +233,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="50,500,5000")
     ap.add_argument("--cases", type=int, default=100)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--batch-cases", type=int, default=400)
+    ap.add_argument("--batch-cases", type=int, default=1000)
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {args.cases} cases x {args.reps} reps")
     print()

@@ -10,7 +10,7 @@ import itertools
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from .errors import Diagnostic, InputError, Location, suggest
 from .evaluate import L, U, EvalContext, test_holds
@@ -457,6 +457,31 @@ def _cone(rb: RuleBase, tname: str) -> tuple[set[str], list[Branch]]:
     return seen_types, branches
 
 
+def _repairs(rb: RuleBase, b: Branch, fact: Fact, attr: str, value: Any) -> bool:
+    """Whether setting ``fact.attr`` to ``value`` meets a literal condition of ``b`` that the
+    fact does not meet now (or stops it matching a negated condition it matches now)."""
+    changed = Fact(fact.fid, fact.type, tuple(sorted({**dict(fact.attrs), attr: value}.items())))
+    ctx_const = rb.program.kb.parameters
+
+    def ok(t: CTest, f: Fact) -> bool:
+        const = None
+        if t.kind == "param":
+            vals = ctx_const[t.value].values_between(b.rule.valid_from, b.rule.valid_to)
+            const = vals[0].value if vals else None
+        return test_holds(t, f, {}, const) is True
+
+    for p in b.positives:
+        if p.type == fact.type and any(t.attr == attr and t.kind in ("lit", "param") and ok(t, changed)
+                                       and not ok(t, fact) for t in p.tests):
+            return True
+    for n in b.negations:
+        lits = [t for t in n.tests if t.kind in ("lit", "param")]
+        if n.type == fact.type and any(t.attr == attr for t in lits) \
+                and all(ok(t, fact) for t in lits) and not all(ok(t, changed) for t in lits):
+            return True
+    return False
+
+
 def _candidate_values(rb: RuleBase, scenario: Scenario, branches: list[Branch], tname: str, attr: str,
                       vtype: str, values: tuple[str, ...]) -> list[Any]:
     if vtype == "bool":
@@ -535,8 +560,25 @@ def minimal_changes(rb: RuleBase, scenario: Scenario, tname: str, attrs: dict[st
         r = evaluate_case(rb, apply_changes(scenario, changes), "python")
         return any(c.status == "holds" for c in select(r, tname, attrs))
 
-    for size in range(1, max_size + 1):
+    # changes that one rule concluding the target tests together are tried first: a rule with
+    # two unmet conditions is the likeliest pair (a pair is otherwise one of thousands)
+    fact_of = {f.fid: f for f in scenario.facts}
+    groups = [[s for s in singles if _repairs(rb, b, fact_of[s[0]], s[1], s[2])]
+              for b in branches if any(h.type == tname for h in b.heads)]
+
+    def combos(size: int) -> Iterator[tuple[tuple[str, str, Any], ...]]:
+        seen: set[tuple[tuple[str, str, Any], ...]] = set()
+        for inside in groups if size > 1 else []:
+            for combo in itertools.combinations(inside, size):
+                if combo not in seen:
+                    seen.add(combo)
+                    yield combo
         for combo in itertools.combinations(singles, size):
+            if combo not in seen:
+                yield combo
+
+    for size in range(1, max_size + 1):
+        for combo in combos(size):
             if len({(fid, attr) for fid, attr, _ in combo}) < size:
                 continue
             if any(set(s).issubset(combo) for s in solutions):
