@@ -231,8 +231,8 @@ def batch_throughput(workers: int, n: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="50,500,5000")
-    ap.add_argument("--cases", type=int, default=100)
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--cases", type=int, default=200)
+    ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--batch-cases", type=int, default=1000)
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {args.cases} cases x {args.reps} reps")

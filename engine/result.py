@@ -316,7 +316,7 @@ class _Builder:
         conclusions.sort(key=lambda c: (kind_order.get(c.kind, 9), order[c.status], c.type, attr_key(c), c.fid))
         present_types = {c.type for c in conclusions if c.status in ("holds", "undetermined")}
         # shared, read-only entries (computed once per program)
-        dnh = [entry for entry in _reportable(self.program) if entry["type"] not in present_types]
+        dnh = _does_not_hold(self.program, present_types)
         conflicts = self.conflicts(conclusions)
         undetermined_points: dict[tuple[str, str], dict[str, Any]] = {}
         for c in conclusions:
@@ -433,6 +433,24 @@ def _reportable(program: Program) -> list[dict[str, Any]]:
                            "citations": cites})
         program._reportable = cached  # type: ignore[attr-defined]
     return cached
+
+
+def _does_not_hold(program: Program, present: set[str]) -> list[dict[str, Any]]:
+    """The reportable entries whose type is not present: the few present types are cut out of
+    the shared list by slicing, so a large rule base costs a list copy, not a loop."""
+    entries = _reportable(program)
+    position: dict[str, int] | None = getattr(program, "_reportable_pos", None)
+    if position is None:
+        position = {e["type"]: i for i, e in enumerate(entries)}
+        program._reportable_pos = position  # type: ignore[attr-defined]
+    cuts = sorted(position[t] for t in present if t in position)
+    out: list[dict[str, Any]] = []
+    start = 0
+    for i in cuts:
+        out += entries[start:i]
+        start = i + 1
+    out += entries[start:]
+    return out
 
 
 def _dated_rules(program: Program) -> list[list[Any]]:

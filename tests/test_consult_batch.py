@@ -198,26 +198,15 @@ def test_batch_resume_and_atomic(tmp_path):
 
 
 @pytest.mark.parametrize("fault", ["hang", "crash"])
-def test_batch_survives_a_hanging_or_crashing_worker(tmp_path, monkeypatch, fault):
+@pytest.mark.parametrize("n,bad,timeout", [(12, 4, 5), (40, 17, 1)])
+def test_batch_survives_a_hanging_or_crashing_worker(tmp_path, monkeypatch, fault, n, bad, timeout):
+    # 12 cases on 2 workers go one a task; 40 go 5 a task, so the task holding the bad case
+    # times out, its cases are run again one a task, and only the bad case gets an error record
     inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    _write_jsonl(inp, 12, broken_every=0)
-    monkeypatch.setenv("KZCOPYRIGHT_FAULT", f"{fault}:c00004")
-    s = kzcopyright.batch(inp, out, rules=RULES, kb=KB, engine="python", workers=2, timeout=5)
+    _write_jsonl(inp, n, broken_every=0)
+    monkeypatch.setenv("KZCOPYRIGHT_FAULT", f"{fault}:c{bad:05d}")
+    s = kzcopyright.batch(inp, out, rules=RULES, kb=KB, engine="python", workers=2, timeout=timeout)
     recs = [json.loads(x) for x in out.read_text().splitlines()]
-    assert [r["id"] for r in recs] == [f"c{i:05d}" for i in range(12)]
-    assert s.errors == 1 and "did not finish" in recs[4]["error"]["message"]
-    assert all("error" not in r for i, r in enumerate(recs) if i != 4)
-
-
-@pytest.mark.parametrize("fault", ["hang", "crash"])
-def test_batch_finds_the_failing_case_inside_a_chunk(tmp_path, monkeypatch, fault):
-    # 40 cases on 2 workers go 5 a task: the task holding c00017 times out, its cases are run
-    # again one a task, and only c00017 gets an error record
-    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    _write_jsonl(inp, 40, broken_every=0)
-    monkeypatch.setenv("KZCOPYRIGHT_FAULT", f"{fault}:c00017")
-    s = kzcopyright.batch(inp, out, rules=RULES, kb=KB, engine="python", workers=2, timeout=1)
-    recs = [json.loads(x) for x in out.read_text().splitlines()]
-    assert [r["id"] for r in recs] == [f"c{i:05d}" for i in range(40)]
-    assert s.errors == 1 and "did not finish" in recs[17]["error"]["message"]
-    assert all("error" not in r for i, r in enumerate(recs) if i != 17)
+    assert [r["id"] for r in recs] == [f"c{i:05d}" for i in range(n)]
+    assert s.errors == 1 and "did not finish" in recs[bad]["error"]["message"]
+    assert all("error" not in r for i, r in enumerate(recs) if i != bad)
