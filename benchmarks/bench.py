@@ -142,6 +142,15 @@ def clips_run(env, case: dict) -> set[tuple[str, str]]:
     return out
 
 
+def current_rss_mb() -> float:
+    """Resident memory now, in MiB (Linux /proc; 0 elsewhere)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def timed(fn, reps: int) -> float:
     times = []
     for _ in range(reps):
@@ -174,6 +183,7 @@ def bench_size(r: int, n_cases: int, reps: int) -> dict:
         scen = [load_case(rb, c) for c in check]
         engines = ["python"] + (["durable"] if durable_available() else [])
         durable_note = ""
+        rss0 = current_rss_mb()
         t0 = time.perf_counter()
         try:
             if "durable" in engines:
@@ -182,6 +192,7 @@ def bench_size(r: int, n_cases: int, reps: int) -> dict:
             engines.remove("durable")
             durable_note = f"durable: {type(exc).__name__}: {str(exc)[:80]}"
         durable_load_s = time.perf_counter() - t0
+        durable_mb = current_rss_mb() - rss0
         mismatches = 0
         for c, s in zip(check, scen):
             want = clips_run(env, c)
@@ -192,6 +203,7 @@ def bench_size(r: int, n_cases: int, reps: int) -> dict:
         raw = make_cases(n_cases, 2)
         row = {"R": r, "rules": len(rb.rules), "mismatches": mismatches, "load_s": load_s,
                "clips_load_s": clips_load_s, "durable_register_s": durable_load_s if "durable" in engines else None,
+               "durable_mb": durable_mb if "durable" in engines else None,
                "note": durable_note}
         row["clips"] = n_cases / timed(lambda: [clips_run(env, c) for c in raw], reps)
         for e in engines:
@@ -238,8 +250,8 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {args.cases} cases x {args.reps} reps")
     print()
     print("| R | python c/s | durable c/s | CLIPS c/s | python/CLIPS | durable/CLIPS | load+compile s | "
-          "durable register s | CLIPS load s | peak RSS MB | mismatches |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "durable register s | durable MiB | CLIPS load s | peak RSS MiB | mismatches |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in [int(x) for x in args.sizes.split(",")]:
         # each size in its own process, so that peak memory is per size
         out = subprocess.run([sys.executable, __file__, "--one", str(r), str(args.cases), str(args.reps)],
@@ -249,10 +261,10 @@ def main() -> None:
             continue
         row = json.loads(out.stdout)
         d, c = row.get("durable"), row["clips"]
-        reg = row["durable_register_s"]
+        reg, dmb = row["durable_register_s"], row["durable_mb"]
         print(f"| {r} | {row['python']:.0f} | {f'{d:.0f}' if d else 'n/a'} | {c:.0f} | {row['python'] / c:.2f} | "
               f"{f'{d / c:.2f}' if d else 'n/a'} | {row['load_s']:.2f} | {f'{reg:.2f}' if reg is not None else 'n/a'} | "
-              f"{row['clips_load_s']:.2f} | {row['peak_rss_mb']:.0f} | {row['mismatches']} |"
+              f"{f'{dmb:.0f}' if dmb is not None else 'n/a'} | {row['clips_load_s']:.2f} | {row['peak_rss_mb']:.0f} | {row['mismatches']} |"
               + (f" {row['note']}" if row["note"] else ""))
     print()
     print(f"CLI `kzcopyright analyze --example marketplace-photos`, fresh process, median of 5: "
