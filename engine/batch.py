@@ -193,8 +193,14 @@ def _existing(output: Path) -> dict[str, str]:
 
 
 def _context() -> Any:
-    # never fork a process that may hold durable_rules' threads: start workers fresh
-    return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    # never fork a process that may hold durable_rules' threads: start workers fresh, from a
+    # fork server that has imported the engine once (each worker then only loads the rule base)
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["kzcopyright.engine.batch", "kzcopyright.engine.project",
+                                    "kzcopyright.engine.pybackend", "kzcopyright.engine.result"])
+        return ctx
+    return mp.get_context("spawn")
 
 
 
@@ -230,30 +236,36 @@ def run_batch(
     with tempfile.TemporaryDirectory(prefix="kzbatch-") as spool:
         if todo:
             _run_pool(items, todo, records, rules, kb, engine, n_workers, timeout, progress, spool)
-        lines: list[bytes] = []
-        files: dict[str, Any] = {}
-        try:
-            for rec in records:
-                assert rec is not None
-                summary.cases += 1
-                if rec[1] is None:
-                    summary.errors += 1
-                else:
-                    summary.conclusions.update(rec[1])
-                where = rec[0]
-                if isinstance(where, str):
-                    lines.append((where + "\n").encode("utf-8"))
-                    continue
-                path, offset, length = where
-                fh = files.get(path) or files.setdefault(path, open(path, "rb"))
-                fh.seek(offset)
-                lines.append(fh.read(length))
-        finally:
-            for fh in files.values():
-                fh.close()
-    write_atomic(output, b"".join(lines))
+        for rec in records:
+            assert rec is not None
+            summary.cases += 1
+            if rec[1] is None:
+                summary.errors += 1
+            else:
+                summary.conclusions.update(rec[1])
+        # records are copied from the spool files one at a time: the output is never held whole
+        # in memory (a result is tens of kilobytes; a batch may have hundreds of thousands)
+        write_atomic(output, _output_chunks(records))
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _output_chunks(records: list[Record | None]) -> Iterator[bytes]:
+    files: dict[str, Any] = {}
+    try:
+        for rec in records:
+            assert rec is not None
+            where = rec[0]
+            if isinstance(where, str):
+                yield (where + "\n").encode("utf-8")
+                continue
+            path, offset, length = where
+            fh = files.get(path) or files.setdefault(path, open(path, "rb"))
+            fh.seek(offset)
+            yield fh.read(length)
+    finally:
+        for fh in files.values():
+            fh.close()
 
 
 def _timeout_record(item: tuple[str, int, Any, str], timeout: float) -> Record:
