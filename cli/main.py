@@ -561,8 +561,9 @@ def rules_test(project: Project, paths: tuple[Path, ...], keyword: str | None, a
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.pass_obj
 def rules_coverage(project: Project, paths: tuple[Path, ...], fmt: str) -> None:
-    """Cases per rule and rules and cases per article; exit 1 if a rule is never exercised
-    or an article marked as encoded has no rule."""
+    """Cases per rule (and per version, for rules with several) and rules and cases per
+    article; exit 1 if a rule or a version is never exercised or an article marked as encoded
+    has no rule."""
     import json as _json
 
     from kzcopyright.engine.casetest import load_case_files
@@ -577,12 +578,17 @@ def rules_coverage(project: Project, paths: tuple[Path, ...], fmt: str) -> None:
     if fmt == "json":
         click.echo(_json.dumps({"rules": cov.rules, "articles": {k: {"rules": v[0], "cases": v[1]}
                                                                 for k, v in cov.articles.items()},
+                                "versions": cov.versions, "unexercised_versions": cov.unexercised_versions,
                                 "unexercised_rules": cov.unexercised,
                                 "encoded_articles_without_rules": cov.encoded_without_rule}, indent=2, sort_keys=True))
     else:
         click.echo("Rules (cases exercising each):")
         for rid, cases in cov.rules.items():
             click.echo(f"  {len(cases):4d}  {rid}")
+        if cov.versions:
+            click.echo("Versions of rules with several (cases exercising each):")
+            for uid, cases in cov.versions.items():
+                click.echo(f"  {len(cases):4d}  {uid}")
         click.echo("Articles (rules encoding / cases covering):")
         for art, (rs, cs) in cov.articles.items():
             flag = "" if rs or not rb.kb.articles[art].encoded else "  <- marked encoded, no rule"
@@ -592,6 +598,8 @@ def rules_coverage(project: Project, paths: tuple[Path, ...], fmt: str) -> None:
                    f"{sum(1 for a in cov.articles.values() if a[0])} articles encoded by rules")
     if cov.unexercised:
         click.echo("never exercised: " + ", ".join(cov.unexercised), err=True)
+    if cov.unexercised_versions:
+        click.echo("versions never exercised: " + ", ".join(cov.unexercised_versions), err=True)
     if cov.encoded_without_rule:
         click.echo("marked encoded but no rule: " + ", ".join(cov.encoded_without_rule), err=True)
     if not cov.ok:

@@ -78,10 +78,13 @@ class Coverage:
     articles: dict[str, tuple[list[str], list[str]]]  # act/art -> (rules encoding it, cases covering it)
     unexercised: list[str] = field(default_factory=list)
     encoded_without_rule: list[str] = field(default_factory=list)
+    # rule uid (id@version) -> cases, for the rules that have several versions
+    versions: dict[str, list[str]] = field(default_factory=dict)
+    unexercised_versions: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.unexercised and not self.encoded_without_rule
+        return not self.unexercised and not self.encoded_without_rule and not self.unexercised_versions
 
 
 def _article_of(citation: str) -> str:
@@ -91,6 +94,8 @@ def _article_of(citation: str) -> str:
 
 def coverage(rb: RuleBase, scenarios: list[Scenario]) -> Coverage:
     by_rule: dict[str, set[str]] = {r.id: set() for r in rb.rules}
+    multi = {rid for rid, vs in rb.program.rule_versions.items() if len(vs) > 1}
+    by_version: dict[str, set[str]] = {r.uid: set() for r in rb.rules if r.id in multi}
     for s in scenarios:
         try:
             result = evaluate_case(rb, s, "python")
@@ -98,7 +103,10 @@ def coverage(rb: RuleBase, scenarios: list[Scenario]) -> Coverage:
             continue
         for d in result.derivations:
             rid = d["rule"].split("@")[0]
-            by_rule.setdefault(rid, set()).add(f"{Path(s.path).name}:{s.id}")
+            case = f"{Path(s.path).name}:{s.id}"
+            by_rule.setdefault(rid, set()).add(case)
+            if rid in multi:
+                by_version.setdefault(d["rule"], set()).add(case)
     articles: dict[str, tuple[list[str], list[str]]] = {}
     for key, _art in sorted(rb.kb.articles.items()):
         rules = sorted({r.id for r in rb.rules if any(_article_of(c) == key for c in r.cite)})
@@ -106,6 +114,8 @@ def coverage(rb: RuleBase, scenarios: list[Scenario]) -> Coverage:
         articles[key] = (rules, cases)
     cov = Coverage({k: sorted(v) for k, v in sorted(by_rule.items())}, articles)
     cov.unexercised = sorted(k for k, v in by_rule.items() if not v)
+    cov.versions = {k: sorted(v) for k, v in sorted(by_version.items())}
+    cov.unexercised_versions = sorted(k for k, v in by_version.items() if not v)
     cov.encoded_without_rule = sorted(k for k, art in rb.kb.articles.items() if art.encoded and not articles[k][0])
     return cov
 

@@ -107,6 +107,24 @@ def test_diff_against_an_amended_rule_tree(tmp_path):
     assert "copyright_law/49: seed-photos-copied" in res.output
 
 
+def test_coverage_fails_on_a_version_no_case_exercises(tmp_path):
+    # split a rule at 2099-01-01: no case is dated that late, so version 2 is never applied
+    amended = tmp_path / "rules"
+    shutil.copytree(RULES, amended)
+    f = amended / "copyright_law" / "art_016.yaml"
+    text = f.read_text()
+    start = text.index("  - id: copyright_law.16.2.reproduction")
+    end = text.index("  - id: ", start + 10)
+    rule = text[start:end]
+    v1 = rule.replace("    cite:", '    version: "1"\n    valid: {from: 2015-01-01, to: 2098-12-31}\n    cite:', 1)
+    v2 = rule.replace("    cite:", '    version: "2"\n    valid: {from: 2099-01-01}\n    cite:', 1)
+    f.write_text(text[:start] + v1 + v2 + text[end:])
+    res = CliRunner().invoke(cli, ["--rules", str(amended), "--kb", str(KB), "rules", "coverage", SEED])
+    assert res.exit_code == 1, res.output
+    assert "versions never exercised: copyright_law.16.2.reproduction@2" in res.output
+    assert "copyright_law.16.2.reproduction@1" in res.output
+
+
 def test_lint_rejects_a_gap_between_versions(tmp_path):
     rules = tmp_path / "rules"
     rules.mkdir()
