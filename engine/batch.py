@@ -14,6 +14,7 @@ import json
 import multiprocessing as mp
 import os
 import queue
+import signal
 import tempfile
 import time
 from collections import Counter
@@ -89,30 +90,65 @@ _W: dict[str, Any] = {}
 Record = tuple[str | tuple[str, int, int], list[str] | None]
 
 
-def _init_worker(rules: str | None, kb: str | None, engine: str, fault: str, spool: str) -> None:
+def _init_worker(rules: str | None, kb: str | None, engine: str, fault: str, spool: str, timeout: float) -> None:
     from .project import load_rulebase
 
     _W["rb"] = load_rulebase(rules, kb)
     _W["engine"] = engine
     _W["fault"] = fault
     _W["spool"] = spool
+    _W["timeout"] = timeout
+
+
+class _CaseTimeout(BaseException):
+    """Raised in a worker by its alarm when one case runs past the timeout (a BaseException,
+    so that the catch-all of _record does not turn it into an internal error)."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise _CaseTimeout()
 
 
 def _evaluate_one(label: str, line: int, payload: Any, kind: str) -> Record:
-    """One case's output record and its summary keys (None for an error record). A record is
-    not sent back through the pool's pipe (results run to tens of kilobytes, and receiving them
-    would cost the parent as much CPU as a worker): the worker appends it to its own spool file
-    and answers with where it is."""
-    out = _record(label, line, payload, kind)
+    """One case's output record and its summary keys (None for an error record).
+
+    Each case has its own time limit, set by an alarm in the worker, so a slow case gets the
+    same answer whatever the size of its task. A record is not sent back through the pool's
+    pipe (results run to tens of kilobytes, and receiving them would cost the parent as much
+    CPU as a worker): the worker appends it to its own spool file and answers with where it
+    is; if that write fails, the record goes back inline."""
+    timeout = float(_W.get("timeout") or 0)
+    alarm = timeout > 0 and hasattr(signal, "setitimer")
+    try:
+        if alarm:
+            signal.signal(signal.SIGALRM, _on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            out = _record(label, line, payload, kind)
+        finally:
+            if alarm:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    except _CaseTimeout:
+        return _timeout_record((label, line, payload, kind), timeout, "stopped at its time limit")
     text, keys = out if isinstance(out, tuple) else (out, None)
     data = (text + "\n").encode("utf-8")
-    if "fd" not in _W:
-        path = os.path.join(_W["spool"], f"w{os.getpid()}-{time.monotonic_ns()}.jsonl")
-        _W["fd"], _W["path"], _W["offset"] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), path, 0
-    offset = _W["offset"]
-    view = memoryview(data)
-    while view:
-        view = view[os.write(_W["fd"], view):]
+    try:
+        if "fd" not in _W:
+            path = os.path.join(_W["spool"], f"w{os.getpid()}-{time.monotonic_ns()}.jsonl")
+            _W["fd"], _W["path"], _W["offset"] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), path, 0
+        offset = _W["offset"]
+        view = memoryview(data)
+        while view:
+            view = view[os.write(_W["fd"], view):]
+    except OSError:
+        # a partial write leaves the file's end unknown: start a new spool file next time
+        fd = _W.pop("fd", None)
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        return text, keys
     _W["offset"] = offset + len(data)
     return (_W["path"], offset, len(data)), keys
 
@@ -233,7 +269,8 @@ def run_batch(
         else:
             todo.append(i)
     n_workers = max(1, workers or os.cpu_count() or 1)
-    with tempfile.TemporaryDirectory(prefix="kzbatch-") as spool:
+    # the spool lives next to the output (the system temp directory may be small or in memory)
+    with tempfile.TemporaryDirectory(prefix=f".{output.name}.spool-", dir=output.parent if str(output.parent) else ".") as spool:
         if todo:
             _run_pool(items, todo, records, rules, kb, engine, n_workers, timeout, progress, spool)
         for rec in records:
@@ -250,8 +287,11 @@ def run_batch(
     return summary
 
 
+MAX_OPEN_SPOOL = 16  # spool files kept open while the output is assembled
+
+
 def _output_chunks(records: list[Record | None]) -> Iterator[bytes]:
-    files: dict[str, Any] = {}
+    files: dict[str, Any] = {}  # in order of last use: a pool restart leaves many spool files
     try:
         for rec in records:
             assert rec is not None
@@ -260,7 +300,12 @@ def _output_chunks(records: list[Record | None]) -> Iterator[bytes]:
                 yield (where + "\n").encode("utf-8")
                 continue
             path, offset, length = where
-            fh = files.get(path) or files.setdefault(path, open(path, "rb"))
+            fh = files.pop(path, None)
+            if fh is None:
+                if len(files) >= MAX_OPEN_SPOOL:
+                    files.pop(next(iter(files))).close()
+                fh = open(path, "rb")
+            files[path] = fh
             fh.seek(offset)
             yield fh.read(length)
     finally:
@@ -268,13 +313,14 @@ def _output_chunks(records: list[Record | None]) -> Iterator[bytes]:
             fh.close()
 
 
-def _timeout_record(item: tuple[str, int, Any, str], timeout: float) -> Record:
+def _timeout_record(item: tuple[str, int, Any, str], timeout: float,
+                    why: str = "the worker hung or crashed") -> Record:
     label, line = item[0], item[1]
     ident = _ident(*item)
     if ident is None:
         ident = label
     return (json.dumps({"id": ident, "line": line, "error": {
-        "message": f"evaluation did not finish within {timeout:g} s (the worker hung or crashed)"}},
+        "message": f"evaluation did not finish within {timeout:g} s ({why})"}},
         ensure_ascii=False, sort_keys=True), None)
 
 
@@ -290,10 +336,11 @@ def _run_pool(items: list[tuple[str, int, Any, str]], todo: list[int], records: 
               progress: Callable[[int], None] | None, spool: str) -> None:
     """Run the cases of ``todo`` on a pool, a few cases a task. The parent sleeps on a queue that
     the pool's result callbacks fill (no polling), so with as many workers as cores it takes
-    little CPU from them. A task that does not finish within ``timeout`` per case once running
-    (a hang, or a worker killed by a crash, which never answers) stops the pool; its cases are
-    run again one a task, and a single case that times out gets an error record. The pool is
-    restarted and the other pending tasks are submitted again."""
+    little CPU from them. A case that runs past ``timeout`` is stopped by an alarm in its worker
+    and gets an error record. A task that does not answer within ``timeout`` per case (and a
+    margin) once running — a worker killed by a crash never answers — stops the pool; its cases
+    are run again one a task, and a single case that does not answer gets an error record. The
+    pool is restarted and the other pending tasks are submitted again."""
     ctx = _context()
     done: queue.SimpleQueue[tuple[int, int, Any, bool]] = queue.SimpleQueue()
 
@@ -301,7 +348,7 @@ def _run_pool(items: list[tuple[str, int, Any, str]], todo: list[int], records: 
         # the fault-injection switch is read here, in the parent: a forkserver started earlier
         # would not see a variable set later
         fault = os.environ.get("KZCOPYRIGHT_FAULT", "")
-        return ctx.Pool(n_workers, initializer=_init_worker, initargs=(rules, kb, engine, fault, spool),
+        return ctx.Pool(n_workers, initializer=_init_worker, initargs=(rules, kb, engine, fault, spool, timeout),
                         maxtasksperchild=1000)
 
     generation = 0
@@ -331,7 +378,10 @@ def _run_pool(items: list[tuple[str, int, Any, str]], todo: list[int], records: 
             running = sorted(pending)[:n_workers]  # the oldest tasks are the ones being run
             for tid in running:
                 if pending[tid] == 0.0:
-                    pending[tid] = now + timeout * len(tasks[tid])
+                    # each case stops itself at the timeout (an alarm in the worker); this
+                    # deadline catches a worker that crashed or hangs where the alarm cannot
+                    # reach (inside C code)
+                    pending[tid] = now + timeout * len(tasks[tid]) + min(timeout, 5.0)
             next_deadline = min(pending[tid] for tid in running)
             try:
                 gen, tid, value, ok = done.get(timeout=max(0.0, next_deadline - now) + 0.01)

@@ -168,12 +168,13 @@ def compile_ruleset(program: Program, const: Callable[[Branch, CTest], Any],
 
 # Per-shard limits, below durable_rules' own (../shared/notes/durable-rules.md §4.5): every rule
 # of a stratum > 0 shares the gate pattern, and durable refuses more than 256 rules behind one
-# identical pattern (error 108); a fact that completes more than 64 rules through one
-# identical pattern is refused when asserted (error 303: measured, 65 rules starting with the
-# same condition fail, 64 pass); more than 512 tests under one alpha node hang registration;
+# identical pattern (error 108); a fact is refused when asserted (error 303) if it starts more
+# than 64 rules through one identical first pattern (measured: 65 fail, 64 pass) or matches
+# more than 64 distinct patterns of its type in any position (found in review: 71 distinct
+# patterns on one type fail); more than 512 tests under one alpha node hang registration;
 # 4,096 rules is the hard cap, and a session costs ~11 KB a rule to set up.
 SHARD_MAX_RULES = 200
-SHARD_MAX_SHARED = 60  # rules behind one gate, or starting on one fact type
+SHARD_MAX_SHARED = 60  # rules behind one gate or starting on one fact type; distinct patterns a type
 SHARD_MAX_TYPES = 400
 
 
@@ -184,16 +185,21 @@ class Shard:
     branches: list[Branch] = field(default_factory=list)
     types: set[str] = field(default_factory=set)
     shared: Counter[Any] = field(default_factory=Counter)
+    patterns: dict[str, set[Any]] = field(default_factory=dict)  # fact type -> distinct patterns
 
     def fits(self, unit: Shard) -> bool:
         return (len(self.branches) + len(unit.branches) <= SHARD_MAX_RULES
                 and len(self.types | unit.types) <= SHARD_MAX_TYPES
-                and all(self.shared[k] + n <= SHARD_MAX_SHARED for k, n in unit.shared.items()))
+                and all(self.shared[k] + n <= SHARD_MAX_SHARED for k, n in unit.shared.items())
+                and all(len(self.patterns.get(t, set()) | ps) <= SHARD_MAX_SHARED
+                        for t, ps in unit.patterns.items()))
 
     def add(self, unit: Shard) -> None:
         self.branches.extend(unit.branches)
         self.types |= unit.types
         self.shared.update(unit.shared)
+        for t, ps in unit.patterns.items():
+            self.patterns.setdefault(t, set()).update(ps)
 
 
 def _unit(branches: list[Branch]) -> Shard:
@@ -206,6 +212,12 @@ def _unit(branches: list[Branch]) -> Shard:
         if b.positives:
             p = b.positives[0]
             u.shared[("first", p.type)] += 1
+        # one fact may match at most 64 distinct patterns of its type, in any position (a
+        # lenient test matches a fact without the attribute): error 303 beyond
+        for negated, pats in ((False, b.positives), (True, b.negations)):
+            for p in pats:
+                sig = (negated, tuple((t.attr, t.op, t.kind, str(t.value)) for t in p.tests))
+                u.patterns.setdefault(p.type, set()).add(sig)
     return u
 
 

@@ -210,3 +210,18 @@ def test_batch_survives_a_hanging_or_crashing_worker(tmp_path, monkeypatch, faul
     assert [r["id"] for r in recs] == [f"c{i:05d}" for i in range(n)]
     assert s.errors == 1 and "did not finish" in recs[bad]["error"]["message"]
     assert all("error" not in r for i, r in enumerate(recs) if i != bad)
+
+
+def test_batch_output_with_few_open_spool_files(tmp_path, monkeypatch):
+    # the output is assembled from the workers' spool files with at most MAX_OPEN_SPOOL open
+    from kzcopyright.engine import batch as batch_mod
+
+    inp = tmp_path / "in.jsonl"
+    _write_jsonl(inp, 30, broken_every=0)
+    kzcopyright.batch(inp, tmp_path / "a.jsonl", rules=RULES, kb=KB, engine="python", workers=2)
+    monkeypatch.setattr(batch_mod, "MAX_OPEN_SPOOL", 1)
+    kzcopyright.batch(inp, tmp_path / "b.jsonl", rules=RULES, kb=KB, engine="python", workers=2)
+    a, b = (tmp_path / "a.jsonl").read_text(), (tmp_path / "b.jsonl").read_text()
+    assert a == b and len(a.splitlines()) == 30
+    assert [json.loads(x)["id"] for x in a.splitlines()] == [f"c{i:05d}" for i in range(30)]
+    assert not list(tmp_path.glob(".*spool*"))  # the spool folder is gone

@@ -157,3 +157,31 @@ def test_durable_shards_a_rule_base_beyond_its_limits(tmp_path):
         assert a == b
     finally:
         durable_backend.SHARD_MAX_RULES = saved
+
+
+@needs_durable
+def test_durable_shards_by_distinct_patterns_per_type(tmp_path):
+    # 70 rules test the fact type b with 70 different conditions on z; a b fact without z
+    # matches every one of these lenient patterns, and durable refuses a fact that matches more
+    # than 64 distinct patterns of its type (error 303): the planner splits them
+    rules = [{"id": "synth.r0.c1", "cite": "synth/1", "excerpt": "synthetic", "because": "{A}",
+              "when": [{"a": {"as": "$A"}}], "then": [{"c3": {"e": "$A", "v": 1}}]}]
+    for i in range(1, 36):
+        rules.append({"id": f"synth.r{i}.c2", "cite": "synth/1", "excerpt": "synthetic", "because": "{A}",
+                      "when": [{"a": {"as": "$A", "b": "$B"}}, {"b": {"as": "$B", "z": {">": i}}}],
+                      "then": [{"c2": {"e": "$A", "v": 0}}]})
+    for i in range(36, 71):
+        rules.append({"id": f"synth.r{i}.c2", "cite": "synth/1", "excerpt": "synthetic", "because": "{A}",
+                      "when": [{"c3": {"e": "$A"}}, {"a": {"as": "$A", "b": "$B"}}, {"b": {"as": "$B", "z": {"<=": i}}}],
+                      "then": [{"c2": {"e": "$A", "v": 0}}]})
+    d = tmp_path / "rules"
+    d.mkdir()
+    (d / "all.yaml").write_text(yaml.safe_dump({"rules": rules}, sort_keys=False))
+    rb = load_rulebase(d, SYNTH_KB)
+    assert len(rb.backend("durable").shards) >= 2
+    sc = load_case(rb, {"id": "g", "facts": [{"b": {"key": "b0"}}, {"a": {"key": "a0", "b": "b0"}}]})
+    a = evaluate_case(rb, sc, "durable").to_json()
+    b = evaluate_case(rb, sc, "python").to_json()
+    a["engine"] = b["engine"] = "-"
+    assert a == b
+    assert any(c["status"] == "undetermined" and c["type"] == "c2" for c in a["conclusions"])
