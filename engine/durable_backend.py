@@ -301,7 +301,6 @@ class DurableBackend:
         self.gated: set[tuple[int, int]] = set()
         self.sid = "s0"
         self.sid_counter = itertools.count(1)
-        self._const_cache: dict[tuple[str, str], Any] = {}
         cls = type(self)
         if cls._host is None:
             cls._host = _make_host()
@@ -333,11 +332,7 @@ class DurableBackend:
             self.host.register_rulesets({name: compile_ruleset(program, self._const, sh.branches)})
 
     def _const(self, b: Branch, t: CTest) -> Any:
-        key = (b.rule.uid, t.value)
-        if key not in self._const_cache:
-            r = b.rule
-            self._const_cache[key] = self.program.kb.parameters[t.value].values_between(r.valid_from, r.valid_to)[0].value
-        return self._const_cache[key]
+        return self.program.condition_param(b.rule, t.value).value
 
     @classmethod
     def for_program(cls, program: Program) -> DurableBackend:
@@ -385,7 +380,6 @@ class DurableBackend:
         """Assert ``d`` into one ruleset's session. On first use the session is begun and given
         the gates already opened in this evaluation (the lower strata are complete)."""
         name = self.rulesets[shard]
-        self.host.current_ruleset = name
         if shard not in opened:
             opened.add(shard)
             self._top_assert(name, sid, {"t": "$begin"})
@@ -396,7 +390,6 @@ class DurableBackend:
     def _gate(self, sid: str, shard: int, k: int) -> None:
         if shard in self.gates.get(k, ()) and (shard, k) not in self.gated:
             self.gated.add((shard, k))
-            self.host.current_ruleset = self.rulesets[shard]
             self._top_assert(self.rulesets[shard], sid, {"t": "$phase", "n": k})
 
     def _route(self, sid: str, fact: Fact, mode: str, opened: set[int]) -> None:
@@ -452,11 +445,8 @@ class DurableBackend:
                 # ruleset that has no fact of this case cannot fire (it gets the open gates
                 # with its first fact)
                 self.level = k
-                while True:
-                    todo = [i for i in self.gates.get(k, ()) if i in opened and (i, k) not in self.gated]
-                    if not todo:
-                        break
-                    for i in todo:
+                for i in self.gates.get(k, ()):
+                    if i in opened:  # a ruleset opened meanwhile got the gate in _send
                         self._gate(sid, i, k)
                         self._drain(sid, opened)
             for i in sorted(opened):

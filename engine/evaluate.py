@@ -170,7 +170,6 @@ class EvalContext:
 
     def __post_init__(self) -> None:
         self.case_fact = next((f for f in self.scenario.facts if f.type == CASE_TYPE), None)
-        self.param_consts: dict[tuple[str, str], Any] = {}
         for f in self.scenario.facts:
             self.store.add(f, L)
 
@@ -193,12 +192,7 @@ class EvalContext:
         return L if r.in_force(day) else None
 
     def const_of(self, branch: Branch, test: CTest) -> Any:
-        key = (branch.rule.uid, test.value)
-        if key not in self.param_consts:
-            r = branch.rule
-            pv = self.program.kb.parameters[test.value].values_between(r.valid_from, r.valid_to)[0]
-            self.param_consts[key] = pv
-        return self.param_consts[key].value
+        return self.program.condition_param(branch.rule, test.value).value
 
     # ---- matching ---------------------------------------------------------------------------
     def match(self, branch: Branch, pat: CPattern, fact: Fact, env: dict[str, Any], mode: str,
@@ -333,8 +327,7 @@ class EvalContext:
         for pat in list(branch.positives) + list(branch.negations):
             for t in pat.tests:
                 if t.kind == "param":
-                    self.const_of(branch, t)
-                    pv = self.param_consts[(branch.rule.uid, t.value)]
+                    pv = self.program.condition_param(branch.rule, t.value)
                     params.append((t.value, pv.start.isoformat(), pv.value, pv.source))
         heads: list[Fact] = []
         for h in branch.heads:

@@ -430,30 +430,27 @@ def _cone(rb: RuleBase, tname: str) -> tuple[set[str], list[Branch]]:
     stack = [tname]
     branches: list[Branch] = []
     seen_b: set[str] = set()
+
+    def take(uid: str) -> None:
+        if uid in seen_b:
+            return
+        seen_b.add(uid)
+        b = prog.branch(uid)
+        branches.append(b)
+        for p in list(b.positives) + list(b.negations):
+            if p.type not in seen_types:
+                seen_types.add(p.type)
+                stack.append(p.type)
+
     while stack:
         t = stack.pop()
         for uid in prog.producers.get(t, []):
-            if uid in seen_b:
-                continue
-            seen_b.add(uid)
-            b = prog.branch(uid)
-            branches.append(b)
-            for p in list(b.positives) + list(b.negations):
-                if p.type not in seen_types:
-                    seen_types.add(p.type)
-                    stack.append(p.type)
+            take(uid)
         for target, uids in prog.defeaters.items():
             # exceptions to rules in the cone are in the cone too
             if any(prog.branch(u).rule.id == target for u in seen_b):
                 for u in uids:
-                    if u not in seen_b:
-                        seen_b.add(u)
-                        b = prog.branch(u)
-                        branches.append(b)
-                        for p in list(b.positives) + list(b.negations):
-                            if p.type not in seen_types:
-                                seen_types.add(p.type)
-                                stack.append(p.type)
+                    take(u)
     return seen_types, branches
 
 
@@ -461,13 +458,8 @@ def _repairs(rb: RuleBase, b: Branch, fact: Fact, attr: str, value: Any) -> bool
     """Whether setting ``fact.attr`` to ``value`` meets a literal condition of ``b`` that the
     fact does not meet now (or stops it matching a negated condition it matches now)."""
     changed = Fact(fact.fid, fact.type, tuple(sorted({**dict(fact.attrs), attr: value}.items())))
-    ctx_const = rb.program.kb.parameters
-
     def ok(t: CTest, f: Fact) -> bool:
-        const = None
-        if t.kind == "param":
-            vals = ctx_const[t.value].values_between(b.rule.valid_from, b.rule.valid_to)
-            const = vals[0].value if vals else None
+        const = rb.program.condition_param(b.rule, t.value).value if t.kind == "param" else None
         return test_holds(t, f, {}, const) is True
 
     for p in b.positives:
@@ -496,8 +488,7 @@ def _candidate_values(rb: RuleBase, scenario: Scenario, branches: list[Branch], 
                 for t in p.tests:
                     if t.kind == "var" or t.op not in ("<", "<=", ">", ">=", "=", "!="):
                         continue
-                    const = rb.program.kb.parameters[t.value].values_between(b.rule.valid_from, b.rule.valid_to)[0].value \
-                        if t.kind == "param" else t.value
+                    const = rb.program.condition_param(b.rule, t.value).value if t.kind == "param" else t.value
                     a = rb.program.attr_type(p.type, t.attr)
                     if p.type == tname and t.attr == attr:
                         consts.add(const)

@@ -112,16 +112,13 @@ def memo_html(result: Result, kb: KB, lang: str = "en") -> str:
                 amounts.append((label + f" [{c.status}]", name, v))
             elif a.type == "date":
                 deadlines.append((label + f" [{c.status}]", name, v))
-    if amounts:
-        add("<h2>Amounts</h2><table><tr><th>Conclusion</th><th>Item</th><th class=num>Tenge</th></tr>")
-        for label, name, v in amounts:
-            add(f"<tr><td>{_e(label)}</td><td>{_e(name.replace('_', ' '))}</td><td class=num>{_e(format_value(v))}</td></tr>")
-        add("</table>")
-    if deadlines:
-        add("<h2>Dates and deadlines</h2><table><tr><th>Conclusion</th><th>Item</th><th>Date</th></tr>")
-        for label, name, v in deadlines:
-            add(f"<tr><td>{_e(label)}</td><td>{_e(name.replace('_', ' '))}</td><td>{_e(format_value(v))}</td></tr>")
-        add("</table>")
+    for heading, column, cls, rows in (("Amounts", "Tenge", " class=num", amounts),
+                                       ("Dates and deadlines", "Date", "", deadlines)):
+        if rows:
+            add(f"<h2>{heading}</h2><table><tr><th>Conclusion</th><th>Item</th><th{cls}>{column}</th></tr>")
+            for label, name, v in rows:
+                add(f"<tr><td>{_e(label)}</td><td>{_e(name.replace('_', ' '))}</td><td{cls}>{_e(format_value(v))}</td></tr>")
+            add("</table>")
     if result.undetermined:
         add("<h2>Still undetermined — what would decide it</h2><ul>")
         for u in result.undetermined:

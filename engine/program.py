@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import Diagnostics, Location, suggest
 from .expr import Expr, ExprError, describe, static_type_of, typecheck, variables
-from .kb import KB, Attribute
+from .kb import KB, Attribute, ParamValue
 from .model import AnyOf, Condition, Defeat, Head, HeadValue, Not, Pattern, Rule, Test
 from .values import NUMERIC_UNITS
 
@@ -109,8 +109,18 @@ class Program:
     def branch(self, uid: str) -> Branch:
         return self._by_uid[uid]
 
+    def condition_param(self, rule: Rule, name: str) -> ParamValue:
+        """The value of parameter ``name`` compared in a condition of ``rule``: one value over
+        the rule version's validity (the compiler checks it, ``param-not-constant``)."""
+        key = (rule.uid, name)
+        pv = self._condition_params.get(key)
+        if pv is None:
+            pv = self._condition_params[key] = self.kb.parameters[name].values_between(rule.valid_from, rule.valid_to)[0]
+        return pv
+
     def finish(self) -> None:
         self._by_uid = {b.uid: b for b in self.branches}
+        self._condition_params: dict[tuple[str, str], ParamValue] = {}
 
 
 _KEY_ATTRS: dict[str, Attribute] = {}
