@@ -162,9 +162,9 @@ def timed(fn, reps: int) -> float:
 
 def bench_size(r: int, n_cases: int, reps: int) -> dict:
     sys.path.insert(0, str(ROOT))
-    from kzcopyright.engine.durable_backend import durable_available
+    from kzcopyright.engine.reasoning.durable_backend import durable_available
     from kzcopyright.engine.errors import InputError
-    from kzcopyright.engine.project import evaluate_case, load_case, load_rulebase
+    from kzcopyright.engine.rulebase import evaluate_case, load_case, load_rulebase
 
     import clips
 
@@ -224,7 +224,7 @@ def cli_fresh_process(reps: int) -> float:
 
 def batch_throughput(workers: int, n: int) -> float:
     sys.path.insert(0, str(ROOT))
-    from kzcopyright.engine.batch import run_batch
+    from kzcopyright.engine.workflows.batch import run_batch
 
     tmp = Path(tempfile.mkdtemp(prefix="kzbatch"))
     example = yaml.safe_load((ROOT / "kb" / "examples" / "marketplace-photos.yaml").read_text())

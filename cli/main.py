@@ -29,7 +29,7 @@ class Project:
     @property
     def rulebase(self) -> Any:
         if self._rb is None:
-            from kzcopyright.engine.project import load_rulebase
+            from kzcopyright.engine.rulebase import load_rulebase
 
             self._rb = load_rulebase(self.rules, self.kb)
         return self._rb
@@ -74,8 +74,8 @@ def cli(ctx: click.Context, rules: Path | None, kb: Path | None) -> None:
 def analyze(project: Project, case: Path | None, example: str | None, fmt: str, engine: str | None, lang: str,
             output: Path | None, verbose: bool) -> None:
     """Analyse CASE (a YAML or JSON case file) and report conclusions with their law."""
-    from kzcopyright.engine.project import choose_engine, evaluate_case, load_case
-    from kzcopyright.engine.render_text import report_lines
+    from kzcopyright.engine.rulebase import choose_engine, evaluate_case, load_case
+    from kzcopyright.engine.views.text import report_lines
 
     if (case is None) == (example is None):
         raise click.UsageError("give either a CASE file or --example NAME")
@@ -92,7 +92,7 @@ def analyze(project: Project, case: Path | None, example: str | None, fmt: str, 
     if fmt == "json":
         text = result.to_json_text()
     elif fmt == "html":
-        from kzcopyright.engine.memo import memo_html
+        from kzcopyright.engine.views.memo import memo_html
 
         text = memo_html(result, rb.kb, lang)
     else:
@@ -109,7 +109,7 @@ def analyze(project: Project, case: Path | None, example: str | None, fmt: str, 
 
 
 def _evaluate(project: Project, case: Path | None, example: str | None, engine: str | None) -> tuple[Any, Any, Any]:
-    from kzcopyright.engine.project import choose_engine, evaluate_case, load_case
+    from kzcopyright.engine.rulebase import choose_engine, evaluate_case, load_case
 
     if (case is None) == (example is None):
         raise click.UsageError("give either a CASE file or --example NAME")
@@ -161,7 +161,7 @@ def why(project: Project, args: tuple[str, ...], example: str | None, engine: st
 
     CONCLUSION is a type, optionally with attributes: criminal_liability(part=2).
     """
-    from kzcopyright.engine.explain import parse_spec, select, why_lines
+    from kzcopyright.engine.views.explain import parse_spec, select, why_lines
 
     case, conclusion = _case_and_conclusion(args, example)
     try:
@@ -195,7 +195,7 @@ def why(project: Project, args: tuple[str, ...], example: str | None, engine: st
 def why_not_cmd(project: Project, args: tuple[str, ...], example: str | None, engine: str | None,
                 lang: str, max_changes: int, max_evals: int) -> None:
     """Why CONCLUSION does not hold: each rule's conditions, and the smallest change that would make it hold."""
-    from kzcopyright.engine.explain import minimal_changes, parse_spec, why_not_lines
+    from kzcopyright.engine.views.explain import minimal_changes, parse_spec, why_not_lines
 
     case, conclusion = _case_and_conclusion(args, example)
     try:
@@ -222,12 +222,12 @@ def why_not_cmd(project: Project, args: tuple[str, ...], example: str | None, en
 def what_if_cmd(project: Project, case: Path | None, example: str | None, assignments: tuple[str, ...],
                 engine: str | None, lang: str) -> None:
     """What changes if some facts change: the conclusions that differ, before and after."""
-    from kzcopyright.engine.explain import parse_assignment, what_if, what_if_lines
+    from kzcopyright.engine.views.explain import parse_assignment, what_if, what_if_lines
 
     try:
         rb, scenario, _result = _evaluate(project, case, example, engine)
         changes = [parse_assignment(rb, scenario, a) for a in assignments]
-        from kzcopyright.engine.project import choose_engine
+        from kzcopyright.engine.rulebase import choose_engine
 
         _before, after, diffs = what_if(rb, scenario, changes, choose_engine(engine)[0])
     except KzError as exc:
@@ -249,8 +249,8 @@ def what_if_cmd(project: Project, case: Path | None, example: str | None, assign
 def graph(project: Project, case: Path | None, example: str | None, output: Path | None, focus: str | None,
           engine: str | None) -> None:
     """Draw the reasoning graph: facts -> rules (by article) -> conclusions."""
-    from kzcopyright.engine.explain import parse_spec, select
-    from kzcopyright.engine import graph as G
+    from kzcopyright.engine.views.explain import parse_spec, select
+    from kzcopyright.engine.views import graph as G
 
     try:
         rb, scenario, result = _evaluate(project, case, example, engine)
@@ -310,9 +310,9 @@ def consult(project: Project, case: Path | None, example: str | None, answers: P
     """
     import yaml as _yaml
 
-    from kzcopyright.engine.consult import Consultation
-    from kzcopyright.engine.project import choose_engine, examples_dir
-    from kzcopyright.engine.render_text import report_lines
+    from kzcopyright.engine.workflows.consult import Consultation
+    from kzcopyright.engine.rulebase import choose_engine, examples_dir
+    from kzcopyright.engine.views.text import report_lines
 
     try:
         rb = project.rulebase
@@ -325,11 +325,11 @@ def consult(project: Project, case: Path | None, example: str | None, answers: P
         elif case:
             start = case
         if start is not None:
-            from kzcopyright.engine.project import load_case
+            from kzcopyright.engine.rulebase import load_case
 
             scenario = load_case(rb, start)
             if perspective:
-                from kzcopyright.engine.explain import apply_changes
+                from kzcopyright.engine.views.explain import apply_changes
 
                 scenario = apply_changes(scenario, [("case:case", "perspective", perspective)])
             session = Consultation(rb, scenario, name, lang)
@@ -416,8 +416,8 @@ def consult(project: Project, case: Path | None, example: str | None, answers: P
 def batch(project: Project, input_path: Path, output: Path, workers: int | None, resume: bool, timeout: float,
           engine: str | None) -> None:
     """Evaluate many cases: INPUT is a JSON Lines file or a directory of case files."""
-    from kzcopyright.engine.batch import read_inputs, run_batch
-    from kzcopyright.engine.project import choose_engine
+    from kzcopyright.engine.workflows.batch import read_inputs, run_batch
+    from kzcopyright.engine.rulebase import choose_engine
 
     try:
         _ = project.rulebase  # check the rule base once, before starting workers
@@ -453,7 +453,7 @@ def batch(project: Project, input_path: Path, output: Path, workers: int | None,
 @click.pass_obj
 def examples(project: Project) -> None:
     """List the bundled example cases."""
-    from kzcopyright.engine.project import list_examples
+    from kzcopyright.engine.rulebase import list_examples
 
     for name in list_examples(project.kb):
         click.echo(name)
@@ -473,8 +473,8 @@ def lint(project: Project, strict: bool, today: Any) -> None:
     """Check kb and rules; report every problem as path:line:col: rule-id: message."""
     import datetime as _dt
 
-    from kzcopyright.engine.maint import stale_articles, version_gaps
-    from kzcopyright.engine.project import load_rulebase
+    from kzcopyright.engine.workflows.maint import stale_articles, version_gaps
+    from kzcopyright.engine.rulebase import load_rulebase
 
     try:
         rb = load_rulebase(project.rules, project.kb)
@@ -517,8 +517,8 @@ def _cases_paths(project: Project, paths: tuple[Path, ...]) -> list[Path]:
 
 def _coverage_if_cases(project: Project, rb: Any, paths: tuple[Path, ...]) -> Any:
     """Coverage over the case files, or None where there are none (e.g. an installed copy)."""
-    from kzcopyright.engine.casetest import load_case_files
-    from kzcopyright.engine.maint import coverage
+    from kzcopyright.engine.workflows.casetest import load_case_files
+    from kzcopyright.engine.workflows.maint import coverage
 
     try:
         return coverage(rb, load_case_files(rb, _cases_paths(project, paths)))
@@ -536,8 +536,8 @@ def _coverage_if_cases(project: Project, rb: Any, paths: tuple[Path, ...]) -> An
 def rules_test(project: Project, paths: tuple[Path, ...], keyword: str | None, article: str | None,
                engines: tuple[str, ...]) -> None:
     """Run the YAML test cases; show a diff of expected vs actual for each failure."""
-    from kzcopyright.engine.maint import run_cases
-    from kzcopyright.engine.project import choose_engine
+    from kzcopyright.engine.workflows.maint import run_cases
+    from kzcopyright.engine.rulebase import choose_engine
 
     try:
         rb = project.rulebase
@@ -566,8 +566,8 @@ def rules_coverage(project: Project, paths: tuple[Path, ...], fmt: str) -> None:
     has no rule."""
     import json as _json
 
-    from kzcopyright.engine.casetest import load_case_files
-    from kzcopyright.engine.maint import coverage
+    from kzcopyright.engine.workflows.casetest import load_case_files
+    from kzcopyright.engine.workflows.maint import coverage
 
     try:
         rb = project.rulebase
@@ -614,7 +614,7 @@ def rules_coverage(project: Project, paths: tuple[Path, ...], fmt: str) -> None:
 def rules_show(project: Project, rule_id: str, case_paths: tuple[Path, ...]) -> None:
     """A rule with its law text, versions and validity, what it depends on and what depends on it."""
     from kzcopyright.engine.errors import suggest
-    from kzcopyright.engine.maint import rule_lines
+    from kzcopyright.engine.workflows.maint import rule_lines
 
     try:
         rb = project.rulebase
@@ -634,8 +634,8 @@ def rules_show(project: Project, rule_id: str, case_paths: tuple[Path, ...]) -> 
 @click.pass_obj
 def rules_graph(project: Project, output: Path | None) -> None:
     """The rule base as a dependency map: fact types -> rules (grouped by article) -> fact types."""
-    from kzcopyright.engine import graph as G
-    from kzcopyright.engine.maint import rule_map, rule_map_dot
+    from kzcopyright.engine.views import graph as G
+    from kzcopyright.engine.workflows.maint import rule_map, rule_map_dot
 
     try:
         rb = project.rulebase
@@ -685,9 +685,9 @@ def rules_diff(project: Project, paths: tuple[Path, ...], day_from: Any, day_to:
     """
     import json as _json
 
-    from kzcopyright.engine.casetest import load_case_files
-    from kzcopyright.engine.maint import diff_corpus, diff_lines
-    from kzcopyright.engine.project import load_rulebase
+    from kzcopyright.engine.workflows.casetest import load_case_files
+    from kzcopyright.engine.workflows.maint import diff_corpus, diff_lines
+    from kzcopyright.engine.rulebase import load_rulebase
 
     if against is None and (day_from is None or day_to is None):
         raise click.UsageError("give --from DATE --to DATE, or --against DIR")
@@ -729,7 +729,7 @@ def kb_group() -> None:
 def kb_article(project: Project, ref: str) -> None:
     """An article with its text, source, check date, the rules encoding it and the cases covering it."""
     from kzcopyright.engine.errors import suggest
-    from kzcopyright.engine.maint import article_lines
+    from kzcopyright.engine.workflows.maint import article_lines
 
     try:
         rb = project.rulebase

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kzcopyright.engine.durable_backend import durable_available
-from kzcopyright.engine.project import load_rulebase
+from kzcopyright.engine.reasoning.durable_backend import durable_available
+from kzcopyright.engine.rulebase import load_rulebase
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"

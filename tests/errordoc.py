@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 
 from kzcopyright.engine.errors import InputError
-from kzcopyright.engine.project import load_rulebase
-from kzcopyright.engine.yamlio import LIMITS
+from kzcopyright.engine.rulebase import load_rulebase
+from kzcopyright.engine.language.yamlio import LIMITS
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT = ROOT / "tests" / "fixtures" / "lint"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kzcopyright.engine.casetest import load_case_files, run_case
-from kzcopyright.engine.project import load_rulebase
+from kzcopyright.engine.workflows.casetest import load_case_files, run_case
+from kzcopyright.engine.rulebase import load_rulebase
 
 from .conftest import ENGINES, KB, RULES
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import kzcopyright
 from kzcopyright.cli.main import cli
-from kzcopyright.engine.project import evaluate_case, load_case
+from kzcopyright.engine.rulebase import evaluate_case, load_case
 
 from .conftest import KB, RULES
 
@@ -214,7 +214,7 @@ def test_batch_survives_a_hanging_or_crashing_worker(tmp_path, monkeypatch, faul
 
 def test_batch_output_with_few_open_spool_files(tmp_path, monkeypatch):
     # the output is assembled from the workers' spool files with at most MAX_OPEN_SPOOL open
-    from kzcopyright.engine import batch as batch_mod
+    from kzcopyright.engine.workflows import batch as batch_mod
 
     inp = tmp_path / "in.jsonl"
     _write_jsonl(inp, 30, broken_every=0)

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 import kzcopyright
 from kzcopyright.cli.main import cli
-from kzcopyright.engine.project import evaluate_case, load_case
+from kzcopyright.engine.rulebase import evaluate_case, load_case
 
 from .conftest import ENGINES, KB, RULES
 

@@ -11,12 +11,12 @@ import yaml
 from click.testing import CliRunner
 
 from kzcopyright.cli.main import cli
-from kzcopyright.engine import graph as G
-from kzcopyright.engine.explain import (
+from kzcopyright.engine.views import graph as G
+from kzcopyright.engine.views.explain import (
     apply_changes, minimal_changes, parse_assignment, parse_spec, select, what_if, why_lines, why_not,
 )
-from kzcopyright.engine.memo import memo_html
-from kzcopyright.engine.project import evaluate_case, load_case
+from kzcopyright.engine.views.memo import memo_html
+from kzcopyright.engine.rulebase import evaluate_case, load_case
 
 from .conftest import KB, RULES
 

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from kzcopyright.cli.main import cli
 from kzcopyright.engine.errors import Diagnostics, EvaluationError, InputError, KzError
-from kzcopyright.engine.project import evaluate_case, load_case, load_rulebase
-from kzcopyright.engine.scenario import load_scenarios
-from kzcopyright.engine.yamlio import LIMITS, load_text
+from kzcopyright.engine.rulebase import evaluate_case, load_case, load_rulebase
+from kzcopyright.engine.language.scenario import load_scenarios
+from kzcopyright.engine.language.yamlio import LIMITS, load_text
 
 from .conftest import ENGINES, KB, RULES
 from .synth import SYNTH_KB

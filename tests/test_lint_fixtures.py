@@ -25,7 +25,7 @@ from click.testing import CliRunner
 
 from kzcopyright.cli.main import cli
 from kzcopyright.engine.errors import Diagnostic, EvaluationError, InputError
-from kzcopyright.engine.project import load_rulebase
+from kzcopyright.engine.rulebase import load_rulebase
 
 # the fixtures' own frozen copy of the kb, so that editing the real kb cannot break them
 KB = Path(__file__).resolve().parent / "fixtures" / "lint_kb"

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kzcopyright.engine.errors import InputError
-from kzcopyright.engine.project import evaluate_case, load_case, load_rulebase
+from kzcopyright.engine.rulebase import evaluate_case, load_case, load_rulebase
 
 from .conftest import ENGINES, KB, RULES, needs_durable
 from .synth import SYNTH_KB, case, program, write_program
@@ -51,7 +51,7 @@ def test_durable_agrees_with_python(rules, cases):
 def test_durable_sharded_agrees_with_python(rules, cases, cap):
     # rulesets of a few rules each: facts cross rulesets, gates open per ruleset, and a ruleset
     # opened late gets the gates already open
-    from kzcopyright.engine import durable_backend
+    from kzcopyright.engine.reasoning import durable_backend
 
     saved = durable_backend.SHARD_MAX_RULES
     durable_backend.SHARD_MAX_RULES = cap
@@ -90,7 +90,7 @@ def test_example_order_independence(rb):
     """The bundled example: facts shuffled give byte-identical JSON on every engine."""
     import yaml
 
-    from kzcopyright.engine.project import examples_dir
+    from kzcopyright.engine.rulebase import examples_dir
 
     data = yaml.safe_load((examples_dir(KB) / "marketplace-photos.yaml").read_text())
     outs = set()

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from kzcopyright.cli.main import cli
 from kzcopyright.engine.errors import InputError
-from kzcopyright.engine.project import load_case
+from kzcopyright.engine.rulebase import load_case
 
 from .conftest import KB, RULES
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from kzcopyright.engine.errors import EvaluationError
-from kzcopyright.engine.project import evaluate_case, load_case, load_rulebase
+from kzcopyright.engine.rulebase import evaluate_case, load_case, load_rulebase
 
 from .conftest import KB, RULES, needs_durable
 from .synth import SYNTH_KB
@@ -121,7 +121,7 @@ def test_durable_shards_a_rule_base_beyond_its_limits(tmp_path):
     # 129 rules starting with the same condition: one durable ruleset refuses more than 128
     # (error 108), so the backend splits them over rulesets; and the real rule base, cut into
     # rulesets of a few rules, gives the same results as the python engine on the example
-    from kzcopyright.engine import durable_backend
+    from kzcopyright.engine.reasoning import durable_backend
 
     rules = tmp_path / "rules"
     rules.mkdir()

@@ -115,7 +115,7 @@ def small_batch(tmp: Path) -> None:
 def _example_case() -> dict:
     """The bundled example as a mapping (read through the public path of the example)."""
     import yaml
-    from kzcopyright.engine.project import examples_dir
+    from kzcopyright.engine.rulebase import examples_dir
 
     return yaml.safe_load((examples_dir() / "marketplace-photos.yaml").read_text(encoding="utf-8"))
 

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 from kzcopyright.engine.errors import EvaluationError, InputError, KzError
 
 if TYPE_CHECKING:
-    from kzcopyright.engine.result import Result
+    from kzcopyright.engine.reasoning.result import Result
 
 # the rest is imported when first used, so that `import kzcopyright.cli` starts fast
 _LAZY = {
-    "RuleBase": "kzcopyright.engine.project",
-    "load_rulebase": "kzcopyright.engine.project",
-    "list_examples": "kzcopyright.engine.project",
-    "Result": "kzcopyright.engine.result",
-    "Conclusion": "kzcopyright.engine.result",
+    "RuleBase": "kzcopyright.engine.rulebase",
+    "load_rulebase": "kzcopyright.engine.rulebase",
+    "list_examples": "kzcopyright.engine.rulebase",
+    "Result": "kzcopyright.engine.reasoning.result",
+    "Conclusion": "kzcopyright.engine.reasoning.result",
 }
 
 
@@ -65,7 +65,7 @@ def analyze(
     ``engine`` is "durable" or "python"; by default durable where it imports, else python.
     Raises :class:`InputError` (with every problem located) or :class:`EvaluationError`.
     """
-    from kzcopyright.engine.project import choose_engine, evaluate_case, load_case, load_rulebase
+    from kzcopyright.engine.rulebase import choose_engine, evaluate_case, load_case, load_rulebase
 
     rb = load_rulebase(rules, kb)
     scenario = load_case(rb, case, example=example)
@@ -79,8 +79,8 @@ def consult(case: Any = None, *, rules: str | Path | None = None, kb: str | Path
 
     ``case`` is a partial case (path, mapping) or None for an empty one.
     """
-    from kzcopyright.engine.consult import Consultation
-    from kzcopyright.engine.project import choose_engine, load_case, load_rulebase
+    from kzcopyright.engine.workflows.consult import Consultation
+    from kzcopyright.engine.rulebase import choose_engine, load_case, load_rulebase
 
     rb = load_rulebase(rules, kb)
     name, _notice = choose_engine(engine)
@@ -88,7 +88,7 @@ def consult(case: Any = None, *, rules: str | Path | None = None, kb: str | Path
         return Consultation.start(rb, engine=name, lang=lang, perspective=perspective)
     session = Consultation(rb, load_case(rb, case), name, lang)
     if perspective:
-        from kzcopyright.engine.explain import apply_changes
+        from kzcopyright.engine.views.explain import apply_changes
 
         session.scenario = apply_changes(session.scenario, [("case:case", "perspective", perspective)])
     return session
@@ -98,8 +98,8 @@ def batch(input_path: str | Path, output: str | Path, *, rules: str | Path | Non
           kb: str | Path | None = None, engine: str | None = None, workers: int | None = None,
           resume: bool = False, timeout: float = 30.0) -> Any:
     """Evaluate a JSON Lines file or a directory of cases into JSON Lines; returns a summary."""
-    from kzcopyright.engine.batch import run_batch
-    from kzcopyright.engine.project import choose_engine, load_rulebase
+    from kzcopyright.engine.workflows.batch import run_batch
+    from kzcopyright.engine.rulebase import choose_engine, load_rulebase
 
     load_rulebase(rules, kb)  # fail early, with every problem, before starting workers
     name, _notice = choose_engine(engine)

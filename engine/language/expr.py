@@ -237,7 +237,7 @@ def typecheck(e: Expr, var_types: Mapping[str, str], param_types: Mapping[str, s
     if e.kind == "call":
         fn = e.value
         if fn not in _FUNCS:
-            from .errors import suggest
+            from ..errors import suggest
 
             raise ExprError(f"unknown function '{fn}'", e.col, "syntax", suggest(fn, _FUNCS))
         args = [typecheck(a, var_types, param_types) for a in e.args]
@@ -253,7 +253,7 @@ def typecheck(e: Expr, var_types: Mapping[str, str], param_types: Mapping[str, s
                 raise ExprError("param() needs a parameter name first", e.col, "type")
             name = e.args[0].value
             if name not in param_types:
-                from .errors import suggest
+                from ..errors import suggest
 
                 raise ExprError(f"unknown parameter '{name}'", e.args[0].col, "param", suggest(name, param_types))
             if len(args) == 2 and args[1][0] != "date":

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import Diagnostics, Location, suggest
+from ..errors import Diagnostics, Location, suggest
 from .schema import Checker
 from .values import NUMERIC_UNITS, SCALAR_TYPES, value_matches_type
 from .yamlio import LDict, LList, load_file

@@ -135,7 +135,7 @@ def parse_text_value(vtype: str, raw: str, values: tuple[str, ...] | list[str] =
         if not isinstance(d, _dt.date):
             raise ValueError(f"'{raw}' is not a date YYYY-MM-DD", "")
         return d
-    from .errors import suggest
+    from ..errors import suggest
 
     if vtype == "list":
         items = tuple(sorted({x.strip() for x in raw.replace(";", ",").split(",") if x.strip()}))

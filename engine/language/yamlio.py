@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Diagnostics, Location
+from ..errors import Diagnostics, Location
 
 __all__ = ["LDict", "LList", "load_file", "load_text", "Limits", "LIMITS", "loc_of"]
 

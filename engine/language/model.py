@@ -6,7 +6,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from .errors import Location
+from ..errors import Location
 from .expr import Expr
 
 __all__ = [

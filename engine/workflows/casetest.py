@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import Diagnostics, InputError
-from .project import RuleBase, evaluate_case
-from .result import Result
-from .scenario import Scenario, load_scenarios
-from .values import json_value, parse_date
+from ..errors import Diagnostics, InputError
+from ..rulebase import RuleBase, evaluate_case
+from ..reasoning.result import Result
+from ..language.scenario import Scenario, load_scenarios
+from ..language.values import json_value, parse_date
 
 __all__ = ["CaseOutcome", "run_case", "load_case_files", "EXPECT_KEYS"]
 
@@ -89,7 +89,7 @@ def check_expectations(result: Result, expect: Any) -> list[str]:
         return ["case has no 'expect' block"]
     for key in expect:
         if key not in EXPECT_KEYS:
-            from .errors import suggest
+            from ..errors import suggest
 
             failures.append(f"unknown expectation '{key}' ({suggest(str(key), EXPECT_KEYS) or 'use ' + ', '.join(EXPECT_KEYS)})")
     kb_types = result.context.program.kb.types if result.context is not None else {}

@@ -14,14 +14,14 @@ from typing import Any
 from collections.abc import Iterator, Mapping
 
 from .errors import Diagnostic, Diagnostics, EvaluationError, InputError, Location
-from .evaluate import EvalContext
-from .kb import KB, load_kb
-from .model import Rule
-from .program import Program, compile_program, fingerprint
-from .result import Result, build_result
-from .rules import find_rule_files, load_rules
-from .scenario import Scenario, load_scenarios, scenario_from_data
-from .yamlio import load_text
+from .reasoning.evaluate import EvalContext
+from .language.kb import KB, load_kb
+from .language.model import Rule
+from .language.program import Program, compile_program, fingerprint
+from .reasoning.result import Result, build_result
+from .language.rules import find_rule_files, load_rules
+from .language.scenario import Scenario, load_scenarios, scenario_from_data
+from .language.yamlio import load_text
 
 __all__ = [
     "RuleBase",
@@ -71,13 +71,13 @@ class RuleBase:
     def backend(self, engine: str) -> Any:
         if engine not in self._backends:
             if engine == "durable":
-                from .durable_backend import DurableBackend
+                from .reasoning.durable_backend import DurableBackend
 
                 with without_gc():
                     self._backends[engine] = DurableBackend.for_program(self.program)
                 gc.freeze()  # long-lived, like the rule base (see load_rulebase)
             else:
-                from .pybackend import PythonBackend
+                from .reasoning.pybackend import PythonBackend
 
                 self._backends[engine] = PythonBackend(self.program)
         return self._backends[engine]
@@ -193,7 +193,7 @@ def load_case(rb: RuleBase, case: Any, *, example: str | None = None) -> Scenari
 
 
 def _to_located(value: Any) -> Any:
-    from .yamlio import LDict, LList
+    from .language.yamlio import LDict, LList
 
     if isinstance(value, Mapping):
         d = LDict()
@@ -212,7 +212,7 @@ def _to_located(value: Any) -> Any:
 
 def choose_engine(engine: str | None) -> tuple[str, str]:
     """(engine to use, notice). The default is durable where it imports, else python."""
-    from .durable_backend import durable_available, durable_import_error
+    from .reasoning.durable_backend import durable_available, durable_import_error
 
     if engine not in (None, "durable", "python"):
         raise EvaluationError(f"unknown engine '{engine}': use 'durable' or 'python'")

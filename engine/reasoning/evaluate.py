@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Iterable, Sequence
 
-from .errors import EvaluationError
-from .expr import ExprError, evaluate as eval_expr
-from .kb import CASE_TYPE
-from .program import DEFEAT_PREFIX, Branch, CPattern, CTest, Program
-from .scenario import Fact, Scenario
-from .values import canonical_value, json_value
+from ..errors import EvaluationError
+from ..language.expr import ExprError, evaluate as eval_expr
+from ..language.kb import CASE_TYPE
+from ..language.program import DEFEAT_PREFIX, Branch, CPattern, CTest, Program
+from ..language.scenario import Fact, Scenario
+from ..language.values import canonical_value, json_value
 
 __all__ = ["Store", "Firing", "EvalContext", "test_holds", "L", "U", "MAX_FIRINGS"]
 
@@ -413,6 +413,6 @@ class EvalContext:
 
 
 def _expr_vars(e: Any) -> list[tuple[str, int]]:
-    from .expr import variables
+    from ..language.expr import variables
 
     return variables(e)

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import Diagnostics, Location, suggest
+from ..errors import Diagnostics, Location, suggest
 from .expr import Expr, ExprError, describe, static_type_of, typecheck, variables
 from .kb import KB, Attribute, ParamValue
 from .model import AnyOf, Condition, Defeat, Head, HeadValue, Not, Pattern, Rule, Test

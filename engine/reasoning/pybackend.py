@@ -10,8 +10,8 @@ from typing import Any
 from collections.abc import Iterator
 
 from .evaluate import L, U, EvalContext
-from .program import Branch, Program
-from .scenario import Fact, Scenario
+from ..language.program import Branch, Program
+from ..language.scenario import Fact, Scenario
 
 __all__ = ["PythonBackend"]
 

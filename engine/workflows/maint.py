@@ -15,12 +15,12 @@ from collections.abc import Iterable
 import networkx as nx
 
 from .casetest import CaseOutcome, load_case_files, run_case
-from .kb import CASE_TYPE, Article
-from .model import Rule
-from .project import RuleBase, evaluate_case
-from .result import Result, format_value
-from .scenario import Fact, Scenario
-from .values import json_value
+from ..language.kb import CASE_TYPE, Article
+from ..language.model import Rule
+from ..rulebase import RuleBase, evaluate_case
+from ..reasoning.result import Result, format_value
+from ..language.scenario import Fact, Scenario
+from ..language.values import json_value
 
 __all__ = [
     "CaseRun",
@@ -257,7 +257,7 @@ def rule_map(rb: RuleBase) -> nx.DiGraph:
 
 
 def rule_map_dot(g: nx.DiGraph, rb: RuleBase) -> str:
-    from .graph import _q
+    from ..views.graph import _q
 
     lines = ["digraph rules {", '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.15, ranksep=0.6];',
              '  node [fontname="Helvetica", fontsize=9, shape=box, style="rounded,filled", fillcolor=white];',

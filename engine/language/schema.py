@@ -7,7 +7,7 @@ import re
 from typing import Any
 from collections.abc import Iterable, Mapping
 
-from .errors import Diagnostics, Location, suggest
+from ..errors import Diagnostics, Location, suggest
 from .yamlio import LDict, LList
 
 __all__ = ["Checker"]

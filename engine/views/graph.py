@@ -17,10 +17,10 @@ from collections.abc import Iterable
 
 import networkx as nx
 
-from .evaluate import L, U, Firing
-from .kb import KB
-from .program import AUX_PREFIX, DEFEAT_PREFIX
-from .result import Result, format_value
+from ..reasoning.evaluate import L, U, Firing
+from ..language.kb import KB
+from ..language.program import AUX_PREFIX, DEFEAT_PREFIX
+from ..reasoning.result import Result, format_value
 
 __all__ = ["reasoning_graph", "focus", "to_dot", "render", "GraphvizMissing", "cite_label", "INSTALL_HINT"]
 

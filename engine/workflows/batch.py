@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .fileio import write_atomic
+from ..fileio import write_atomic
 from typing import Any
 from collections.abc import Callable, Iterator
 
@@ -91,7 +91,7 @@ Record = tuple[str | tuple[str, int, int], list[str] | None]
 
 
 def _init_worker(rules: str | None, kb: str | None, engine: str, fault: str, spool: str, timeout: float) -> None:
-    from .project import load_rulebase
+    from ..rulebase import load_rulebase
 
     _W["rb"] = load_rulebase(rules, kb)
     _W["engine"] = engine
@@ -158,10 +158,10 @@ def _summary_keys(doc: dict[str, Any]) -> list[str]:
 
 
 def _record(label: str, line: int, payload: Any, kind: str) -> str | tuple[str, list[str]]:
-    from .errors import InputError, KzError
-    from .project import evaluate_case, load_case
-    from .scenario import load_scenarios
-    from .errors import Diagnostics
+    from ..errors import InputError, KzError
+    from ..rulebase import evaluate_case, load_case
+    from ..language.scenario import load_scenarios
+    from ..errors import Diagnostics
 
     rb = _W["rb"]
     payload, kind = parse_item(label, line, payload, kind)
@@ -233,8 +233,8 @@ def _context() -> Any:
     # fork server that has imported the engine once (each worker then only loads the rule base)
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["kzcopyright.engine.batch", "kzcopyright.engine.project",
-                                    "kzcopyright.engine.pybackend", "kzcopyright.engine.result"])
+        ctx.set_forkserver_preload(["kzcopyright.engine.workflows.batch", "kzcopyright.engine.rulebase",
+                                    "kzcopyright.engine.reasoning.pybackend", "kzcopyright.engine.reasoning.result"])
         return ctx
     return mp.get_context("spawn")
 

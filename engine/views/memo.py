@@ -11,9 +11,9 @@ import re
 from typing import Any
 
 from .graph import GraphvizMissing, INSTALL_HINT, cite_label, reasoning_graph, render, to_dot
-from .kb import KB
-from .render_text import value_labels
-from .result import Result, format_value
+from ..language.kb import KB
+from .text import value_labels
+from ..reasoning.result import Result, format_value
 
 __all__ = ["memo_html"]
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from collections.abc import Iterable, Iterator
 
-from .errors import Diagnostic, InputError, Location, suggest
-from .evaluate import L, U, EvalContext, test_holds
-from .kb import CASE_TYPE
-from .program import AUX_PREFIX, Branch, CPattern, CTest
-from .project import RuleBase, evaluate_case
-from .result import Conclusion, Result, format_value
-from .scenario import Fact, Scenario
-from .values import NUMERIC_UNITS, canonical_value, json_value, parse_date, parse_text_value
+from ..errors import Diagnostic, InputError, Location, suggest
+from ..reasoning.evaluate import L, U, EvalContext, test_holds
+from ..language.kb import CASE_TYPE
+from ..language.program import AUX_PREFIX, Branch, CPattern, CTest
+from ..rulebase import RuleBase, evaluate_case
+from ..reasoning.result import Conclusion, Result, format_value
+from ..language.scenario import Fact, Scenario
+from ..language.values import NUMERIC_UNITS, canonical_value, json_value, parse_date, parse_text_value
 
 __all__ = [
     "parse_spec",

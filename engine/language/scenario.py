@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import Diagnostics, Location, suggest
+from ..errors import Diagnostics, Location, suggest
 from .kb import CASE_TYPE, KB
 from .schema import Checker
 from .values import canonical_value, parse_date, value_matches_type

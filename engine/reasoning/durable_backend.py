@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
-from .errors import EvaluationError
+from ..errors import EvaluationError
 from .evaluate import L, U, EvalContext
-from .program import DEFEAT_PREFIX, Branch, CPattern, CTest, Program
-from .scenario import Fact, Scenario
+from ..language.program import DEFEAT_PREFIX, Branch, CPattern, CTest, Program
+from ..language.scenario import Fact, Scenario
 
 __all__ = ["DurableBackend", "durable_available", "durable_import_error", "compile_ruleset"]
 

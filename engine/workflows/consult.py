@@ -14,13 +14,13 @@ from typing import Any
 
 import yaml
 
-from .errors import Diagnostic, InputError, Location
-from .explain import apply_changes
-from .kb import CASE_TYPE
-from .project import RuleBase, evaluate_case, load_case
-from .result import Result
-from .scenario import Fact, Scenario
-from .values import json_value, parse_text_value
+from ..errors import Diagnostic, InputError, Location
+from ..views.explain import apply_changes
+from ..language.kb import CASE_TYPE
+from ..rulebase import RuleBase, evaluate_case, load_case
+from ..reasoning.result import Result
+from ..language.scenario import Fact, Scenario
+from ..language.values import json_value, parse_text_value
 
 __all__ = ["Question", "Consultation", "SKELETON"]
 

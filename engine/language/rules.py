@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .errors import Diagnostics, Location, suggest
+from ..errors import Diagnostics, Location, suggest
 from .expr import ExprError, parse_expr, static_type_of, describe
 from .kb import CASE_TYPE, KB, FactType
 from .model import AnyOf, Condition, Defeat, Head, HeadValue, Not, Operand, Pattern, Rule, Test

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import textwrap
 
-from .kb import KB
-from .result import Conclusion, Result, format_value
+from ..language.kb import KB
+from ..reasoning.result import Conclusion, Result, format_value
 
 __all__ = ["report_lines", "value_labels"]
 

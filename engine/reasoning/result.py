@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .evaluate import L, U, EvalContext, Firing
-from .kb import CASE_TYPE, KB
-from .program import Program
-from .scenario import Fact
-from .values import json_value
+from ..language.kb import CASE_TYPE, KB
+from ..language.program import Program
+from ..language.scenario import Fact
+from ..language.values import json_value
 
 __all__ = ["Result", "Conclusion", "build_result", "SCHEMA_VERSION", "REPORTED_KINDS", "format_value"]
 
