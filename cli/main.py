@@ -150,23 +150,50 @@ def _case_and_conclusion(args: tuple[str, ...], example: str | None) -> tuple[Pa
     return (None, args[0]) if example else (Path(args[0]), args[1])
 
 
+_result_opt = click.option("--result", "saved", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                           help="Explain a saved result (analyze --format json, or a full batch record) instead of "
+                                "re-running a case.")
+_id_opt = click.option("--id", "case_id", default=None, help="With --result on a batch output: the case's id.")
+
+
+def _result_for(project: Project, args: tuple[str, ...], example: str | None, engine: str | None,
+                saved: Path | None, case_id: str | None) -> tuple[Any, Any, str]:
+    """(rule base, result, conclusion spec) for why / graph: from a saved result or a run."""
+    if saved is not None:
+        from kzcopyright.engine.reasoning.result import load_result
+
+        if example or len(args) != 1:
+            raise click.UsageError("with --result give only CONCLUSION")
+        rb = project.rulebase
+        result = load_result(str(saved), case_id)
+        if result.rulebase.fingerprint != rb.fingerprint:
+            click.echo(f"notice: {saved} was made with rule base {result.rulebase.fingerprint}; the law shown is "
+                       f"from rule base {rb.fingerprint}", err=True)
+        return rb, result, args[0]
+    case, conclusion = _case_and_conclusion(args, example)
+    rb, _scenario, result = _evaluate(project, case, example, engine)
+    return rb, result, conclusion
+
+
 @cli.command()
 @click.argument("args", nargs=-1, required=True, metavar="[CASE] CONCLUSION")
 @_example_opt
+@_result_opt
+@_id_opt
 @_engine_opt
 @_lang_opt
 @click.pass_obj
-def why(project: Project, args: tuple[str, ...], example: str | None, engine: str | None, lang: str) -> None:
+def why(project: Project, args: tuple[str, ...], example: str | None, saved: Path | None, case_id: str | None,
+        engine: str | None, lang: str) -> None:
     """Why CONCLUSION holds: the reasoning tree down to the case's facts.
 
     CONCLUSION is a type, optionally with attributes: criminal_liability(part=2).
     """
     from kzcopyright.engine.views.explain import parse_spec, select, why_lines
 
-    case, conclusion = _case_and_conclusion(args, example)
     try:
-        rb, scenario, result = _evaluate(project, case, example, engine)
-        tname, attrs = parse_spec(rb, conclusion)
+        rb, result, conclusion = _result_for(project, args, example, engine, saved, case_id)
+        tname, attrs = parse_spec(rb.kb, conclusion)
     except KzError as exc:
         _fail(exc)
         return
@@ -177,7 +204,7 @@ def why(project: Project, args: tuple[str, ...], example: str | None, engine: st
     for i, c in enumerate(found):
         if i:
             click.echo("")
-        _echo_wrapped(why_lines(rb, result, c, lang))
+        _echo_wrapped(why_lines(result, rb.kb, c, lang))
     click.echo("")
     click.echo(result.disclaimer)
 
@@ -195,18 +222,20 @@ def why(project: Project, args: tuple[str, ...], example: str | None, engine: st
 def why_not_cmd(project: Project, args: tuple[str, ...], example: str | None, engine: str | None,
                 lang: str, max_changes: int, max_evals: int) -> None:
     """Why CONCLUSION does not hold: each rule's conditions, and the smallest change that would make it hold."""
-    from kzcopyright.engine.views.explain import minimal_changes, parse_spec, why_not_lines
+    from kzcopyright.engine.reasoning.whynot import minimal_changes, why_not
+    from kzcopyright.engine.views.explain import parse_spec, why_not_lines
 
     case, conclusion = _case_and_conclusion(args, example)
     try:
         rb, scenario, result = _evaluate(project, case, example, engine)
-        tname, attrs = parse_spec(rb, conclusion)
+        tname, attrs = parse_spec(rb.kb, conclusion)
+        analyses = why_not(rb, scenario, tname, attrs)
         search = minimal_changes(rb, scenario, tname, attrs, max_size=max_changes, max_evals=max_evals) \
             if max_changes else None
     except KzError as exc:
         _fail(exc)
         return
-    _echo_wrapped(why_not_lines(rb, result, tname, attrs, lang, search))
+    _echo_wrapped(why_not_lines(result, rb.kb, tname, attrs, analyses, lang, search))
     click.echo("")
     click.echo(result.disclaimer)
 
@@ -222,7 +251,8 @@ def why_not_cmd(project: Project, args: tuple[str, ...], example: str | None, en
 def what_if_cmd(project: Project, case: Path | None, example: str | None, assignments: tuple[str, ...],
                 engine: str | None, lang: str) -> None:
     """What changes if some facts change: the conclusions that differ, before and after."""
-    from kzcopyright.engine.views.explain import parse_assignment, what_if, what_if_lines
+    from kzcopyright.engine.reasoning.whynot import parse_assignment, what_if
+    from kzcopyright.engine.views.explain import what_if_lines
 
     try:
         rb, scenario, _result = _evaluate(project, case, example, engine)
@@ -233,7 +263,7 @@ def what_if_cmd(project: Project, case: Path | None, example: str | None, assign
     except KzError as exc:
         _fail(exc)
         return
-    _echo_wrapped(what_if_lines(rb, diffs, changes, lang))
+    _echo_wrapped(what_if_lines(rb.kb, diffs, changes, lang))
     click.echo("")
     click.echo(after.disclaimer)
 
@@ -241,22 +271,29 @@ def what_if_cmd(project: Project, case: Path | None, example: str | None, assign
 @cli.command()
 @_case_arg
 @_example_opt
+@_result_opt
+@_id_opt
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="FILE.svg, FILE.png or FILE.dot (default: DOT text on standard output).")
 @click.option("--focus", default=None, help="Keep only what leads to this conclusion, e.g. infringement.")
 @_engine_opt
 @click.pass_obj
-def graph(project: Project, case: Path | None, example: str | None, output: Path | None, focus: str | None,
-          engine: str | None) -> None:
+def graph(project: Project, case: Path | None, example: str | None, saved: Path | None, case_id: str | None,
+          output: Path | None, focus: str | None, engine: str | None) -> None:
     """Draw the reasoning graph: facts -> rules (by article) -> conclusions."""
     from kzcopyright.engine.views.explain import parse_spec, select
     from kzcopyright.engine.views import graph as G
 
     try:
-        rb, scenario, result = _evaluate(project, case, example, engine)
+        if saved is not None:
+            if case is not None or example:
+                raise click.UsageError("give a CASE, --example NAME or --result FILE, not several")
+            rb, result, _ = _result_for(project, ("-",), None, engine, saved, case_id)
+        else:
+            rb, _scenario, result = _evaluate(project, case, example, engine)
         g = G.reasoning_graph(result, rb.kb)
         if focus:
-            tname, attrs = parse_spec(rb, focus)
+            tname, attrs = parse_spec(rb.kb, focus)
             targets = [f"fact:{c.fid}" for c in select(result, tname, attrs)]
             if not targets:
                 raise InputError([Diagnostic(Location("<command line>"), "bad-argument",
@@ -329,7 +366,7 @@ def consult(project: Project, case: Path | None, example: str | None, answers: P
 
             scenario = load_case(rb, start)
             if perspective:
-                from kzcopyright.engine.views.explain import apply_changes
+                from kzcopyright.engine.reasoning.whynot import apply_changes
 
                 scenario = apply_changes(scenario, [("case:case", "perspective", perspective)])
             session = Consultation(rb, scenario, name, lang)
@@ -473,7 +510,7 @@ def lint(project: Project, strict: bool, today: Any) -> None:
     """Check kb and rules; report every problem as path:line:col: rule-id: message."""
     import datetime as _dt
 
-    from kzcopyright.engine.workflows.maint import stale_articles, version_gaps
+    from kzcopyright.engine.workflows.coverage import stale_articles, version_gaps
     from kzcopyright.engine.rulebase import load_rulebase
 
     try:
@@ -518,7 +555,7 @@ def _cases_paths(project: Project, paths: tuple[Path, ...]) -> list[Path]:
 def _coverage_if_cases(project: Project, rb: Any, paths: tuple[Path, ...]) -> Any:
     """Coverage over the case files, or None where there are none (e.g. an installed copy)."""
     from kzcopyright.engine.workflows.casetest import load_case_files
-    from kzcopyright.engine.workflows.maint import coverage
+    from kzcopyright.engine.workflows.coverage import coverage
 
     try:
         return coverage(rb, load_case_files(rb, _cases_paths(project, paths)))
@@ -536,7 +573,7 @@ def _coverage_if_cases(project: Project, rb: Any, paths: tuple[Path, ...]) -> An
 def rules_test(project: Project, paths: tuple[Path, ...], keyword: str | None, article: str | None,
                engines: tuple[str, ...]) -> None:
     """Run the YAML test cases; show a diff of expected vs actual for each failure."""
-    from kzcopyright.engine.workflows.maint import run_cases
+    from kzcopyright.engine.workflows.casetest import run_cases
     from kzcopyright.engine.rulebase import choose_engine
 
     try:
@@ -567,7 +604,7 @@ def rules_coverage(project: Project, paths: tuple[Path, ...], fmt: str) -> None:
     import json as _json
 
     from kzcopyright.engine.workflows.casetest import load_case_files
-    from kzcopyright.engine.workflows.maint import coverage
+    from kzcopyright.engine.workflows.coverage import coverage
 
     try:
         rb = project.rulebase
@@ -614,7 +651,7 @@ def rules_coverage(project: Project, paths: tuple[Path, ...], fmt: str) -> None:
 def rules_show(project: Project, rule_id: str, case_paths: tuple[Path, ...]) -> None:
     """A rule with its law text, versions and validity, what it depends on and what depends on it."""
     from kzcopyright.engine.errors import suggest
-    from kzcopyright.engine.workflows.maint import rule_lines
+    from kzcopyright.engine.workflows.ruleviews import rule_lines
 
     try:
         rb = project.rulebase
@@ -635,7 +672,7 @@ def rules_show(project: Project, rule_id: str, case_paths: tuple[Path, ...]) -> 
 def rules_graph(project: Project, output: Path | None) -> None:
     """The rule base as a dependency map: fact types -> rules (grouped by article) -> fact types."""
     from kzcopyright.engine.views import graph as G
-    from kzcopyright.engine.workflows.maint import rule_map, rule_map_dot
+    from kzcopyright.engine.workflows.ruleviews import rule_map, rule_map_dot
 
     try:
         rb = project.rulebase
@@ -686,7 +723,7 @@ def rules_diff(project: Project, paths: tuple[Path, ...], day_from: Any, day_to:
     import json as _json
 
     from kzcopyright.engine.workflows.casetest import load_case_files
-    from kzcopyright.engine.workflows.maint import diff_corpus, diff_lines
+    from kzcopyright.engine.workflows.impact import diff_corpus, diff_lines
     from kzcopyright.engine.rulebase import load_rulebase
 
     if against is None and (day_from is None or day_to is None):
@@ -729,7 +766,7 @@ def kb_group() -> None:
 def kb_article(project: Project, ref: str) -> None:
     """An article with its text, source, check date, the rules encoding it and the cases covering it."""
     from kzcopyright.engine.errors import suggest
-    from kzcopyright.engine.workflows.maint import article_lines
+    from kzcopyright.engine.workflows.ruleviews import article_lines
 
     try:
         rb = project.rulebase

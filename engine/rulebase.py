@@ -229,6 +229,9 @@ def choose_engine(engine: str | None) -> tuple[str, str]:
 
 
 def evaluate_case(rb: RuleBase, scenario: Scenario, engine: str) -> Result:
-    backend = rb.backend(engine)
-    ctx: EvalContext = backend.evaluate(scenario)
-    return build_result(ctx, engine, rb.fingerprint)
+    """Evaluate one case on ``engine`` and build its result from the trace."""
+    from .reasoning.tracing import catalog_of, trace_of
+
+    ctx: EvalContext = rb.backend(engine).evaluate(scenario)
+    return build_result(trace_of(ctx), catalog_of(rb.program), case_id=scenario.id, case_title=scenario.title,
+                        engine=engine, fingerprint=rb.fingerprint)

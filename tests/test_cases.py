@@ -33,7 +33,7 @@ def test_every_rule_is_exercised():
     for s in _SCENARIOS:
         outcome = run_case(_RB, s, "python")
         if outcome.result is not None:
-            applied.update(d["rule"].split("@")[0] for d in outcome.result.derivations)
+            applied.update(outcome.result.trace.rules[d.rule].id for d in outcome.result.derivations)
     rules = {r.id for r in _RB.rules}
     missing = sorted(rules - applied)
     assert not missing, "rules never exercised by tests/cases: " + ", ".join(missing)

@@ -60,7 +60,7 @@ def test_consult_replay_reaches_the_marketplace_analysis(tmp_path):
     assert r.status_of("infringement") == "holds"
     assert r.status_of("compensation") == "holds"
     assert {c.status for c in r.find("criminal_liability")} == {"undetermined"}
-    assert [u["attribute"] for u in r.undetermined] == ["damage_tenge"]
+    assert [u.attribute for u in r.undetermined] == ["damage_tenge"]
 
 
 def test_consult_session_api_back_and_unknown():

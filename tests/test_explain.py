@@ -12,9 +12,8 @@ from click.testing import CliRunner
 
 from kzcopyright.cli.main import cli
 from kzcopyright.engine.views import graph as G
-from kzcopyright.engine.views.explain import (
-    apply_changes, minimal_changes, parse_assignment, parse_spec, select, what_if, why_lines, why_not,
-)
+from kzcopyright.engine.reasoning.whynot import apply_changes, minimal_changes, parse_assignment, what_if, why_not
+from kzcopyright.engine.views.explain import parse_spec, select, why_lines
 from kzcopyright.engine.views.memo import memo_html
 from kzcopyright.engine.rulebase import evaluate_case, load_case
 
@@ -103,7 +102,7 @@ def test_graph_without_dot_writes_dot_file(rb, tmp_path, monkeypatch):
 def test_why_reaches_articles_and_facts(rb, example):
     _, r = example
     c = select(r, "compensation", {})[0]
-    lines = why_lines(rb, r, c)
+    lines = why_lines(r, rb.kb, c)
     text = "\n".join(lines)
     assert "copyright_law.49.1.compensation" in text and "Art. 49(1)(6)" in text
     assert "Monthly calculation index (MCI) on 2021-06-15 = 2,917" in text
@@ -128,7 +127,7 @@ def test_why_not_damage_above_200_mci_moves_to_part_2(rb, example):
     search = minimal_changes(rb, sc, "criminal_liability", {"part": "2"}, max_size=1)
     first = search.solutions[0]
     assert first == [("use:listing", "damage_tenge", 583_400)]  # exactly 200 MCI at 2,917 tenge
-    analyses = why_not(rb, r, "criminal_liability", {"part": "2"})
+    analyses = why_not(rb, sc, "criminal_liability", {"part": "2"})
     sig = [a for a in analyses if a.rule.startswith("criminal_code.198.2.significant_damage")][0]
     assert sig.status == "unknown"
     assert [c.status for c in sig.conditions] == ["met", "unknown", "met"]
@@ -138,7 +137,8 @@ def test_what_if_consent(rb, example):
     sc, _ = example
     change = parse_assignment(rb, sc, "listing.damage_tenge=3000000")
     before, after, diffs = what_if(rb, sc, [change], "python")
-    changed = {(t, a.status if a else None, b.status if b else None) for t, a, b in diffs}
+    changed = {(ch.type, ch.before.status if ch.before else None, ch.after.status if ch.after else None)
+               for ch in diffs}
     assert ("criminal_liability", "undetermined", "holds") in changed
     assert after.status_of("criminal_liability", part="3") == "holds"
 
@@ -163,7 +163,7 @@ def test_cli_why_whynot_whatif():
 
 
 def test_spec_parsing(rb):
-    assert parse_spec(rb, "criminal_liability(part=2, use=listing)") == (
+    assert parse_spec(rb.kb, "criminal_liability(part=2, use=listing)") == (
         "criminal_liability", {"part": "2", "use": "listing"})
 
 
@@ -175,7 +175,7 @@ def test_memo_is_self_contained(rb, example):
     assert page.startswith("<!DOCTYPE html>")
     assert "http-equiv" not in page and "<script" not in page and "<link" not in page
     for needle in ("291,700", "43,755,000", "Not legal advice", "Recommended steps", "Copyright Law Art. 49(1)(6)",
-                   "secure the evidence", r.rulebase["fingerprint"]):
+                   "secure the evidence", r.rulebase.fingerprint):
         assert needle in page
     if shutil.which("dot"):
         assert "<svg" in page

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from kzcopyright.engine.errors import EvaluationError
+from kzcopyright.engine.reasoning.result import ParameterUse
 from kzcopyright.engine.rulebase import evaluate_case, load_case, load_rulebase
 
 from .conftest import KB, RULES, needs_durable
@@ -44,11 +45,11 @@ def test_exception_defeats_default(tmp_path, engine, flag, status):
     c2 = r.find("c2", e="a0")
     assert c2 and c2[0].status == status
     if status == "defeated":
-        assert [d["rule"] for d in c2[0].defeated_by] == ["s.exception@1"]
+        assert [d.rule for d in c2[0].defeated_by] == ["s.exception@1"]
         assert r.status_of("c1", e="a0") == "holds"
     if status == "undetermined":
         # undetermined because the exception may apply: it depends on the flag
-        assert [(d["fact"], d["attribute"]) for d in c2[0].depends_on] == [("a:a0", "flag")]
+        assert [(d.fact, d.attribute) for d in c2[0].depends_on] == [("a:a0", "flag")]
 
 
 def test_conflict_without_exception_is_reported(tmp_path, engine):
@@ -57,9 +58,9 @@ def test_conflict_without_exception_is_reported(tmp_path, engine):
     r = evaluate_case(rb, load_case(rb, case({"flag": True})), engine)
     assert len(r.conflicts) == 1
     conflict = r.conflicts[0]
-    assert conflict["status"] == "holds"
-    assert conflict["types"] == ["c1", "c2"]
-    assert conflict["rules"] == ["s.default@1", "s.other@1"]
+    assert conflict.status == "holds"
+    assert conflict.types == ("c1", "c2")
+    assert conflict.rules == ("s.default@1", "s.other@1")
 
 
 def test_negation_three_valued(tmp_path, engine):
@@ -73,7 +74,7 @@ def test_negation_three_valued(tmp_path, engine):
         r = evaluate_case(rb, load_case(rb, case({} if x is None else {"x": x})), engine)
         assert (r.status_of("c1"), r.status_of("c2")) == (s1, s2), x
         if x is None:
-            assert [d["attribute"] for d in r.find("c2")[0].depends_on] == ["x"]
+            assert [d.attribute for d in r.find("c2")[0].depends_on] == ["x"]
 
 
 def test_versions_and_dated_parameters(tmp_path, engine):
@@ -86,13 +87,12 @@ def test_versions_and_dated_parameters(tmp_path, engine):
     r = evaluate_case(rb, load_case(rb, case({}, {"act_date": _dt.date(2021, 5, 1)})), engine)
     c3 = r.find("c3")[0]
     assert c3.status == "holds" and c3.attributes["v"] == 10
-    assert r.parameters == [{"name": "p1", "date": "2021-05-01", "value": 5, "source": "synthetic",
-                             "title": {"en": "A dated number"}}]
-    assert r.versions[0]["rule"] == "s.dated" and r.versions[0]["applied"]
+    assert r.parameters == [ParameterUse("p1", "2021-05-01", 5, "synthetic", {"en": "A dated number"})]
+    assert r.versions[0].rule == "s.dated" and r.versions[0].applied
     r = evaluate_case(rb, load_case(rb, case({})), engine)
     c3 = r.find("c3")[0]
     assert c3.status == "undetermined"
-    assert [d["attribute"] for d in c3.depends_on] == ["act_date"]
+    assert [d.attribute for d in c3.depends_on] == ["act_date"]
 
 
 def test_parameter_outside_its_period_is_an_error(tmp_path, engine):

@@ -88,7 +88,7 @@ def consult(case: Any = None, *, rules: str | Path | None = None, kb: str | Path
         return Consultation.start(rb, engine=name, lang=lang, perspective=perspective)
     session = Consultation(rb, load_case(rb, case), name, lang)
     if perspective:
-        from kzcopyright.engine.views.explain import apply_changes
+        from kzcopyright.engine.reasoning.whynot import apply_changes
 
         session.scenario = apply_changes(session.scenario, [("case:case", "perspective", perspective)])
     return session

@@ -1,8 +1,11 @@
-"""The result of analysing one case: conclusions with status, provenance, JSON form.
+"""The result of analysing one case: conclusions with status, built from the typed trace.
 
-The JSON form (``schema_version`` 1) is documented in docs/json-schema.md. It is
-deterministic: every list is sorted, ids are content hashes, nothing depends on the order
-in which facts or rule files were read, nor on the engine (except the ``engine`` field).
+A :class:`Result` is assembled from a :class:`~.provenance.Trace` and the rule base's
+:class:`~.tracing.Catalog` and holds no reference to the engine. Its JSON form
+(``schema_version`` 2, docs/json-schema.md) is lossless: :meth:`Result.from_json` of a saved
+analysis or batch record gives back an equal result that every view can use. The JSON is
+deterministic: every list is sorted, ids are content hashes, nothing depends on the order in
+which facts or rule files were read, nor on the engine (except the ``engine`` field).
 """
 
 from __future__ import annotations
@@ -13,20 +16,37 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .evaluate import L, U, EvalContext, Firing
-from ..language.kb import CASE_TYPE, KB
-from ..language.program import Program
-from ..language.scenario import Fact
-from ..language.values import json_value
+from ..errors import Diagnostic, InputError, Location
+from ..language.kb import CASE_TYPE
+from .provenance import (REPORTED_KINDS, BranchInfo, Catalog, Derivation, Mode, Role, RuleInfo, Status, Trace, TraceFact,
+                         from_plain, to_plain)
 
-__all__ = ["Result", "Conclusion", "build_result", "SCHEMA_VERSION", "REPORTED_KINDS", "format_value"]
+__all__ = [
+    "Result",
+    "Conclusion",
+    "Dependency",
+    "DefeatRef",
+    "OpenPoint",
+    "ReportableType",
+    "Conflict",
+    "AssumptionNote",
+    "VersionUse",
+    "ParameterUse",
+    "RulebaseInfo",
+    "build_result",
+    "load_result",
+    "SCHEMA_VERSION",
+    "REPORTED_KINDS",
+    "STATUSES",
+    "format_value",
+]
 
-SCHEMA_VERSION = 1
-REPORTED_KINDS = ("conclusion", "liability", "remedy", "action")
-STATUSES = ("holds", "undetermined", "defeated", "does_not_hold")
+SCHEMA_VERSION = 2
+STATUSES = tuple(Status)
 
 
 def format_value(v: Any) -> str:
+    """A value as the reports print it: yes/no, thousands separators, ISO dates."""
     if v is None:
         return "unknown"
     if isinstance(v, bool):
@@ -42,57 +62,165 @@ def format_value(v: Any) -> str:
     return str(v)
 
 
-@dataclass
-class Conclusion:
-    fid: str
+# ---- the records of a result -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """An unknown attribute a conclusion depends on, with the question that would settle it."""
+
+    fact: str
+    attribute: str
+    question: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DefeatRef:
+    """The exception (a rule) that withdrew a conclusion."""
+
+    rule: str
+    citations: tuple[str, ...]
+    title: dict[str, str]
+
+
+@dataclass(frozen=True)
+class OpenPoint:
+    """An unknown attribute and the conclusion types whose status hangs on it."""
+
+    fact: str
+    attribute: str
+    question: dict[str, str]
+    affects: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReportableType:
+    """A conclusion type that does not hold in this case, with the rules that could give it."""
+
     type: str
     kind: str
-    status: str
+    title: dict[str, str]
+    rules: tuple[str, ...]
+    citations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two live conclusions the vocabulary declares contradictory, with no exception between them."""
+
+    status: Status
+    conclusions: tuple[str, ...]
+    types: tuple[str, ...]
+    rules: tuple[str, ...]
+    citations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AssumptionNote:
+    """An assumption a rule that applied makes where the law is unsettled."""
+
+    rule: str
+    text: dict[str, str]
+    citations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VersionUse:
+    """A dated rule version in force for the case, and whether it applied."""
+
+    rule: str
+    version: str
+    valid_from: str | None
+    valid_to: str | None
+    amended_by: str | None
+    applied: bool
+
+
+@dataclass(frozen=True)
+class ParameterUse:
+    """A dated parameter value the analysis read."""
+
+    name: str
+    date: str
+    value: Any
+    source: str
+    title: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RulebaseInfo:
+    """Which rule base produced the result."""
+
+    fingerprint: str
+    encoded_up_to: str
+    name: str
+
+
+@dataclass
+class Conclusion:
+    """A derived fact with its status, explanation, law and provenance."""
+
+    id: str
+    type: str
+    kind: str
+    status: Status
     title: dict[str, str]
     attributes: dict[str, Any]
     explanation: dict[str, str]
     citations: list[str]
     rules: list[str]
-    depends_on: list[dict[str, Any]] = field(default_factory=list)
-    defeated_by: list[dict[str, Any]] = field(default_factory=list)
+    depends_on: list[Dependency] = field(default_factory=list)
+    defeated_by: list[DefeatRef] = field(default_factory=list)
     derivations: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.fid,
-            "type": self.type,
-            "kind": self.kind,
-            "status": self.status,
-            "title": self.title,
-            "attributes": {k: json_value(v) for k, v in sorted(self.attributes.items())},
-            "explanation": self.explanation,
-            "citations": self.citations,
-            "rules": self.rules,
-            "depends_on": self.depends_on,
-            "defeated_by": self.defeated_by,
-            "derivations": self.derivations,
-        }
+    @property
+    def fid(self) -> str:
+        return self.id
 
 
 @dataclass
 class Result:
+    """One analysed case. ``conclusions`` are ordered by kind, status, type and attributes."""
+
     case_id: str
     case_title: str
-    engine: str
-    rulebase: dict[str, Any]
-    facts: list[dict[str, Any]]
-    conclusions: list[Conclusion]
-    does_not_hold: list[dict[str, Any]]
-    conflicts: list[dict[str, Any]]
-    undetermined: list[dict[str, Any]]
-    derivations: list[dict[str, Any]]
-    versions: list[dict[str, Any]]
-    parameters: list[dict[str, Any]]
-    assumptions: list[dict[str, Any]]
-    disclaimer: str
     dates: dict[str, Any]
-    perspective: str | None = None
-    context: EvalContext | None = field(default=None, repr=False, compare=False)
+    perspective: str | None
+    engine: str
+    rulebase: RulebaseInfo
+    disclaimer: str
+    conclusions: list[Conclusion]
+    does_not_hold: list[ReportableType]
+    conflicts: list[Conflict]
+    undetermined: list[OpenPoint]
+    assumptions: list[AssumptionNote]
+    versions: list[VersionUse]
+    parameters: list[ParameterUse]
+    trace: Trace
+
+    # ---- queries ---------------------------------------------------------------------------
+    @property
+    def facts(self) -> list[TraceFact]:
+        """The facts the case states, in id order."""
+        return [f for f in self.trace.facts.values() if f.role == Role.INPUT]
+
+    @property
+    def derivations(self) -> tuple[Derivation, ...]:
+        return self.trace.derivations
+
+    def fact(self, fid: str) -> TraceFact | None:
+        return self.trace.facts.get(fid)
+
+    def conclusion(self, fid: str) -> Conclusion | None:
+        index: dict[str, Conclusion] | None = self.__dict__.get("_by_id")
+        if index is None:
+            index = self.__dict__["_by_id"] = {c.id: c for c in self.conclusions}
+        return index.get(fid)
+
+    def best_derivation(self, fid: str) -> Derivation | None:
+        """The derivation that explains ``fid`` best (for a defeated one, the withdrawn one)."""
+        did = self.trace.best.get(fid)
+        return self.trace.derivation(did) if did else None
 
     def by_kind(self) -> list[tuple[str, list[Conclusion]]]:
         """Reported conclusions grouped by kind, in report order; steps by their 'order'."""
@@ -108,53 +236,154 @@ class Result:
     def by_status(self, status: str) -> list[Conclusion]:
         return [c for c in self.conclusions if c.status == status]
 
+    def known_types(self) -> set[str]:
+        """Every conclusion type the rule base can report, derived here or not."""
+        return {c.type for c in self.conclusions} | {d.type for d in self.does_not_hold}
+
     def find(self, tname: str, **attrs: Any) -> list[Conclusion]:
-        """Conclusions of ``tname`` whose attributes include ``attrs`` (values compared as text)."""
-        ctx = self.context
-        if ctx is not None:
-            t = ctx.program.kb.types.get(tname)
-            if t is None:
-                raise KeyError(f"unknown conclusion type '{tname}'")
-            for k in attrs:
-                if k not in t.attributes:
-                    raise KeyError(f"'{tname}' has no attribute '{k}'")
+        """Conclusions of ``tname`` whose attributes include ``attrs`` (values compared as text).
+
+        Raises ``KeyError`` for a type the rule base cannot report."""
+        if tname not in self.known_types():
+            from ..errors import suggest
+
+            hint = suggest(tname, sorted(self.known_types()))
+            raise KeyError(f"unknown conclusion type '{tname}'" + (f" ({hint})" if hint else ""))
 
         def same(a: Any, b: Any) -> bool:
-            a, b = json_value(a), json_value(b)
+            b = b.isoformat() if isinstance(b, _dt.date) else b
             return a == b or (a is not None and str(a) == str(b))
 
         return [c for c in self.conclusions if c.type == tname
                 and all(same(c.attributes.get(k), v) for k, v in attrs.items())]
+
+    def select(self, tname: str, attrs: dict[str, str]) -> list[Conclusion]:
+        """Conclusions of ``tname`` whose attributes read as ``attrs`` (text, any case): the
+        matching of a conclusion named on the command line, ``TYPE(attr=value)``."""
+        def matches(c: Conclusion) -> bool:
+            for k, v in attrs.items():
+                have = c.attributes.get(k)
+                if have is None or str(json.dumps(have) if isinstance(have, bool) else have).lower() != v.lower():
+                    return False
+            return True
+
+        return [c for c in self.conclusions if c.type == tname and matches(c)]
 
     def status_of(self, tname: str, **attrs: Any) -> str:
         """The best status of any conclusion of ``tname`` matching ``attrs``."""
         found = self.find(tname, **attrs)
         for s in STATUSES:
             if any(c.status == s for c in found):
-                return s
-        return "does_not_hold"
+                return s.value
+        return Status.DOES_NOT_HOLD.value
 
+    # ---- JSON ------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
+        derived = {k: to_plain(f) for k, f in self.trace.facts.items() if f.role != Role.INPUT}
         return {
             "schema_version": SCHEMA_VERSION,
             "case": {"id": self.case_id, "title": self.case_title, "dates": self.dates,
                      "perspective": self.perspective},
             "engine": self.engine,
-            "rulebase": self.rulebase,
+            "rulebase": to_plain(self.rulebase),
             "disclaimer": self.disclaimer,
-            "facts": self.facts,
-            "conclusions": [c.to_json() for c in self.conclusions],
-            "does_not_hold": self.does_not_hold,
-            "conflicts": self.conflicts,
-            "undetermined": self.undetermined,
-            "assumptions": self.assumptions,
-            "versions": self.versions,
-            "parameters": self.parameters,
-            "derivations": self.derivations,
+            "facts": [{"id": f.id, "type": f.type, "attributes": f.attributes} for f in self.facts],
+            "conclusions": [to_plain(c) for c in self.conclusions],
+            "does_not_hold": to_plain(self.does_not_hold),
+            "conflicts": to_plain(self.conflicts),
+            "undetermined": to_plain(self.undetermined),
+            "assumptions": to_plain(self.assumptions),
+            "versions": to_plain(self.versions),
+            "parameters": to_plain(self.parameters),
+            "derivations": to_plain(self.trace.derivations),
+            "trace": {"facts": derived, "rules": to_plain(self.trace.rules),
+                      "branches": to_plain(self.trace.branches), "best": dict(self.trace.best)},
         }
 
     def to_json_text(self) -> str:
         return json.dumps(self.to_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | str) -> Result:
+        """The result a JSON document (``to_json`` / ``analyze --format json`` / a full batch
+        record) describes. Raises ``ValueError`` when it is not such a document."""
+        if isinstance(data, str):
+            data = json.loads(data)
+        if not isinstance(data, dict):
+            raise ValueError("a result is a JSON object")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"schema_version {version!r}: this version of kzcopyright reads schema_version "
+                             f"{SCHEMA_VERSION} (re-run the analysis to get it)")
+        try:
+            case = data["case"]
+            tr = data["trace"]
+            facts = {f["id"]: TraceFact(f["id"], f["type"], Role.INPUT, Mode.CERTAIN, dict(f["attributes"]))
+                     for f in data["facts"]}
+            facts.update(from_plain(dict[str, TraceFact], tr["facts"]))
+            trace = Trace(dict(sorted(facts.items())), from_plain(tuple[Derivation, ...], data["derivations"]),
+                          from_plain(dict[str, RuleInfo], tr["rules"]), from_plain(dict[str, BranchInfo], tr["branches"]),
+                          dict(tr["best"]))
+            return cls(
+                case_id=case["id"], case_title=case["title"], dates=dict(case["dates"]),
+                perspective=case.get("perspective"), engine=data["engine"],
+                rulebase=from_plain(RulebaseInfo, data["rulebase"]), disclaimer=data["disclaimer"],
+                conclusions=from_plain(list[Conclusion], data["conclusions"]),
+                does_not_hold=from_plain(list[ReportableType], data["does_not_hold"]),
+                conflicts=from_plain(list[Conflict], data["conflicts"]),
+                undetermined=from_plain(list[OpenPoint], data["undetermined"]),
+                assumptions=from_plain(list[AssumptionNote], data["assumptions"]),
+                versions=from_plain(list[VersionUse], data["versions"]),
+                parameters=from_plain(list[ParameterUse], data["parameters"]),
+                trace=trace,
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a kzcopyright result: missing or malformed {exc}") from None
+
+
+def load_result(path: str, case_id: str | None = None) -> Result:
+    """A saved result: a file written by ``analyze --format json``, or a JSON Lines file of
+    full batch records (``case_id`` picks the record; it may be omitted for a single one).
+    Raises :class:`InputError` located at the file (and line) for anything else."""
+    from pathlib import Path
+
+    def fail(msg: str, line: int = 0, hint: str = "") -> InputError:
+        return InputError([Diagnostic(Location(str(path), line, 0), "bad-result", msg, "-", hint)])
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"cannot read the saved result: {getattr(exc, 'strerror', None) or exc}") from None
+    docs: list[tuple[int, Any]] = []
+    try:
+        docs = [(1, json.loads(text))]
+    except (json.JSONDecodeError, RecursionError):
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    docs.append((n, json.loads(line)))
+                except (json.JSONDecodeError, RecursionError) as exc:
+                    raise fail(f"invalid JSON: {exc}", n) from None
+    records = [(n, d) for n, d in docs if isinstance(d, dict) and "error" not in d]
+    if case_id is not None:
+        records = [(n, d) for n, d in records if isinstance(d.get("case"), dict) and d["case"].get("id") == case_id]
+        if not records:
+            ids = sorted(str(d["case"].get("id")) for _, d in docs if isinstance(d, dict) and isinstance(d.get("case"), dict))
+            from ..errors import suggest
+
+            raise fail(f"no result for case '{case_id}' in the file", hint=suggest(case_id, ids) or
+                       ("cases: " + ", ".join(ids[:10]) + (" …" if len(ids) > 10 else "")))
+    if len(records) != 1:
+        raise fail(f"the file holds {len(records)} results; choose one with --id CASE_ID" if records
+                   else "the file holds no result")
+    n, doc = records[0]
+    try:
+        return Result.from_json(doc)
+    except ValueError as exc:
+        raise fail(str(exc), n) from None
+
+
+# ---- building a result from a trace ------------------------------------------------------------
 
 
 def _render(template: str, values: dict[str, Any]) -> str:
@@ -167,308 +396,204 @@ def _render(template: str, values: dict[str, Any]) -> str:
     return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", sub, template)
 
 
-def _question(kb: KB, fact: Fact | None, attr: str) -> dict[str, str]:
-    if fact is None:
-        return {}
-    t = kb.types.get(fact.type)
-    if t is None:
-        return {}
-    a = t.attributes.get(attr)
-    return dict(a.question) if a and a.question else ({"en": f"{t.title.get('en', t.name)}: {attr}?"} if a else {})
-
-
 class _Builder:
-    def __init__(self, ctx: EvalContext, engine: str, fingerprint: str):
-        self.ctx = ctx
-        self.program: Program = ctx.program
-        self.kb = ctx.program.kb
-        self.store = ctx.store
-        self.engine = engine
-        self.fingerprint = fingerprint
-        self.firings = sorted(self.store.firings.values(), key=lambda f: (f.branch, f.mode, f.premises))
-        self.produced_by: dict[str, list[Firing]] = {}
-        for fr in self.firings:
-            if not fr.defeated:
-                for fid in fr.produced + fr.records:
-                    self.produced_by.setdefault(fid, []).append(fr)
+    def __init__(self, trace: Trace, catalog: Catalog):
+        self.trace = trace
+        self.catalog = catalog
+        self.kb = catalog.kb
+        self.facts = trace.facts
+        self.live_by: dict[str, list[Derivation]] = {}  # fact (or record) -> live derivations producing it
+        for d in trace.derivations:
+            if not d.defeated:
+                for fid in d.conclusions + d.records:
+                    self.live_by.setdefault(fid, []).append(d)
         self._deps: dict[str, set[tuple[str, str]]] = {}
 
-    def firing_id(self, fr: Firing) -> str:
-        return f"{fr.branch}|{fr.mode}|{','.join(fr.premises)}"
+    def certain(self, fid: str) -> bool:
+        f = self.facts.get(fid)
+        return f is not None and f.mode == Mode.CERTAIN
 
     def depends(self, fid: str, stack: frozenset[str] = frozenset()) -> set[tuple[str, str]]:
         """The unknown input attributes a possible-but-not-certain fact depends on."""
         if fid in self._deps:
             return self._deps[fid]
-        if fid in self.store.certain or fid in stack:
+        if self.certain(fid) or fid in stack:
             return set()
         out: set[tuple[str, str]] = set()
         stack = stack | {fid}
-        for fr in self.produced_by.get(fid, []):
-            if fr.mode != U:
-                continue
-            out |= self.firing_deps(fr, stack)
+        for d in self.live_by.get(fid, []):
+            if d.mode == Mode.POSSIBLE:
+                out |= self.derivation_deps(d, stack)
         self._deps[fid] = out
         return out
 
-    def firing_deps(self, fr: Firing, stack: frozenset[str] = frozenset()) -> set[tuple[str, str]]:
+    def derivation_deps(self, d: Derivation, stack: frozenset[str] = frozenset()) -> set[tuple[str, str]]:
         out: set[tuple[str, str]] = set()
-        for f_id, attr in fr.assumptions:
-            if f_id in self.store.facts and self.store.facts[f_id].type in self.kb.types and \
-                    self.kb.types[self.store.facts[f_id].type].kind == "entity":
-                out.add((f_id, attr))
+        for u in d.assumptions:
+            f = self.facts.get(u.fact)
+            if f is not None and f.role == Role.INPUT:
+                out.add((u.fact, u.attribute))
             else:
-                out |= self.depends(f_id, stack)
-        for p in fr.premises:
-            if p not in self.store.certain:
+                out |= self.depends(u.fact, stack)
+        for p in d.premises:
+            if not self.certain(p):
                 out |= self.depends(p, stack)
-        for b in fr.blockers:
+        for b in d.blockers:
             out |= self.depends(b, stack)
-            if b in self.store.certain:
-                pass
         return out
 
-    def dep_json(self, deps: set[tuple[str, str]]) -> list[dict[str, Any]]:
-        out = []
-        for fid, attr in sorted(deps):
-            fact = self.store.facts.get(fid)
-            out.append({"fact": fid, "attribute": attr, "question": _question(self.kb, fact, attr)})
-        return out
+    def question(self, fid: str, attr: str) -> dict[str, str]:
+        fact = self.facts.get(fid)
+        t = self.kb.types.get(fact.type) if fact else None
+        if t is None:
+            return {}
+        a = t.attributes.get(attr)
+        if a is None:
+            return {}
+        return dict(a.question) if a.question else {"en": f"{t.title.get('en', t.name)}: {attr}?"}
 
-    def explanation(self, fr: Firing, fact: Fact) -> dict[str, str]:
-        rule = self.program.branch(fr.branch).rule
-        values = dict(fr.bindings)
-        values.update(dict(fact.attrs))
+    def explanation(self, d: Derivation, fact: TraceFact) -> dict[str, str]:
+        rule = self.trace.rules[d.rule]
+        values = dict(d.bindings)
+        values.update(fact.attributes)
         return {lang: _render(t, values) for lang, t in sorted(rule.because.items())}
 
-    def conclusion(self, fact: Fact, status: str, firings: list[Firing]) -> Conclusion:
+    def conclusion(self, fact: TraceFact, status: Status, derivations: list[Derivation]) -> Conclusion:
         t = self.kb.types[fact.type]
-        rules = sorted({fr.rule for fr in firings})
+        rules = sorted({d.rule for d in derivations})
         cites: list[str] = []
         for r_uid in rules:
-            rule = self.program.branch(next(fr.branch for fr in firings if fr.rule == r_uid)).rule
-            for c in rule.cite:
+            for c in self.trace.rules[r_uid].citations:
                 if c not in cites:
                     cites.append(c)
-        best = sorted(firings, key=lambda fr: (fr.mode != L, len(fr.assumptions), fr.branch, fr.premises))
-        expl = self.explanation(best[0], fact) if best else {}
-        deps: list[dict[str, Any]] = []
-        if status == "undetermined":
-            deps = self.dep_json(self.depends(fact.fid))
+        best = self.trace.derivation(self.trace.best[fact.id]) if fact.id in self.trace.best else None
+        expl = self.explanation(best, fact) if best else {}
+        deps: list[Dependency] = []
+        if status == Status.UNDETERMINED:
+            deps = [Dependency(f, a, self.question(f, a)) for f, a in sorted(self.depends(fact.id))]
         return Conclusion(
-            fid=fact.fid,
-            type=fact.type,
-            kind=t.kind,
-            status=status,
-            title=dict(t.title),
-            attributes={k: v for k, v in fact.attrs},
-            explanation=expl,
-            citations=sorted(cites),
-            rules=rules,
-            depends_on=deps,
-            derivations=sorted(self.firing_id(fr) for fr in firings),
+            id=fact.id, type=fact.type, kind=t.kind, status=status, title=dict(t.title),
+            attributes=dict(sorted(fact.attributes.items())), explanation=expl, citations=sorted(cites), rules=rules,
+            depends_on=deps, derivations=sorted(d.id for d in derivations),
         )
 
-    def build(self) -> Result:
-        kb = self.kb
+    def build(self, case: dict[str, Any], engine: str, fingerprint: str) -> Result:
+        kb, trace = self.kb, self.trace
         conclusions: list[Conclusion] = []
-        for fid in sorted(self.store.possible):
-            fact = self.store.facts[fid]
+        defeated: dict[str, list[Derivation]] = {}
+        for d in trace.derivations:
+            if d.defeated:
+                for fid in d.conclusions:
+                    defeated.setdefault(fid, []).append(d)
+        for fid, fact in trace.facts.items():
+            if fact.role != Role.DERIVED:
+                continue
             t = kb.types.get(fact.type)
             if t is None or t.kind == "entity":
                 continue
-            status = "holds" if fid in self.store.certain else "undetermined"
-            firings = [fr for fr in self.produced_by.get(fid, []) if status == "undetermined" or fr.mode == L]
-            conclusions.append(self.conclusion(fact, status, firings))
-        # defeated: would have been produced, but is not even possible
-        defeated_firings: dict[str, list[Firing]] = {}
-        for fr in self.firings:
-            if fr.defeated:
-                for fid in fr.produced:
-                    if fid not in self.store.possible:
-                        defeated_firings.setdefault(fid, []).append(fr)
-        for fid, frs in sorted(defeated_firings.items()):
-            fact = self.store.would_produce[fid]
-            if fact.type not in kb.types:
-                continue
-            c = self.conclusion(fact, "defeated", frs)
-            by: dict[str, dict[str, Any]] = {}
-            for fr in frs:
-                for b_uid in fr.defeated_by:
-                    b = self.program.branch(b_uid)
-                    by[b.rule.uid] = {"rule": b.rule.uid, "citations": list(b.rule.cite),
-                                      "title": dict(b.rule.title)}
-            c.defeated_by = [by[k] for k in sorted(by)]
+            if fact.mode is None:
+                c = self.conclusion(fact, Status.DEFEATED, defeated.get(fid, []))
+                by: dict[str, DefeatRef] = {}
+                for d in defeated.get(fid, []):
+                    for r_uid in d.defeated_by:
+                        r = trace.rules.get(r_uid)
+                        by[r_uid] = DefeatRef(r_uid, r.citations if r else (), dict(r.title) if r else {})
+                c.defeated_by = [by[k] for k in sorted(by)]
+            else:
+                status = Status.HOLDS if fact.mode == Mode.CERTAIN else Status.UNDETERMINED
+                ds = [d for d in self.live_by.get(fid, []) if status == Status.UNDETERMINED or d.mode == Mode.CERTAIN]
+                c = self.conclusion(fact, status, ds)
             conclusions.append(c)
         order = {s: i for i, s in enumerate(STATUSES)}
         kind_order = {k: i for i, k in enumerate(REPORTED_KINDS + ("intermediate",))}
+
         def attr_key(c: Conclusion) -> tuple[tuple[int, str], ...]:
             # attributes in the vocabulary's declared order: parts 1, 2, 3; steps by their order
             out = []
             for name in kb.types[c.type].attributes:
-                v = json_value(c.attributes.get(name))
+                v = c.attributes.get(name)
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     out.append((1, f"{v:030.6f}"))
                 else:
                     out.append((0, "") if v is None else (1, json.dumps(v, ensure_ascii=False)))
             return tuple(out)
 
-        conclusions.sort(key=lambda c: (kind_order.get(c.kind, 9), order[c.status], c.type, attr_key(c), c.fid))
-        present_types = {c.type for c in conclusions if c.status in ("holds", "undetermined")}
-        # shared, read-only entries (computed once per program)
-        dnh = _does_not_hold(self.program, present_types)
-        conflicts = self.conflicts(conclusions)
-        undetermined_points: dict[tuple[str, str], dict[str, Any]] = {}
+        conclusions.sort(key=lambda c: (kind_order.get(c.kind, 9), order[c.status], c.type, attr_key(c), c.id))
+        present = {c.type for c in conclusions if c.status in (Status.HOLDS, Status.UNDETERMINED)}
+        points: dict[tuple[str, str], tuple[dict[str, str], set[str]]] = {}
         for c in conclusions:
-            if c.status != "undetermined":
-                continue
-            for d in c.depends_on:
-                key = (d["fact"], d["attribute"])
-                entry = undetermined_points.setdefault(key, {**d, "affects": []})
-                if c.type not in entry["affects"]:
-                    entry["affects"].append(c.type)
-        for e in undetermined_points.values():
-            e["affects"].sort()
-        derivations = []
-        for fr in self.firings:
-            branch = self.program.branch(fr.branch)
-            derivations.append({
-                "id": self.firing_id(fr),
-                "rule": fr.rule,
-                "branch": fr.branch,
-                "mode": "certain" if fr.mode == L else "possible",
-                "citations": list(branch.rule.cite),
-                "premises": list(fr.premises),
-                "parameters": [{"name": n, "date": d, "value": v, "source": s} for n, d, v, s in fr.params],
-                "assumptions": [{"fact": f, "attribute": a} for f, a in fr.assumptions],
-                "blockers": list(fr.blockers),
-                "conclusions": list(fr.produced),
-                "defeated_by": list(fr.defeated_by),
-            })
-        used_rules = {fr.rule for fr in self.firings}
-        versions = []
-        for rs in _dated_rules(self.program):
-            for r in rs:
-                if r.uid in used_rules or self._in_force(r):
-                    versions.append({"rule": r.id, "version": r.version,
-                                     "valid_from": r.valid_from.isoformat() if r.valid_from else None,
-                                     "valid_to": r.valid_to.isoformat() if r.valid_to else None,
-                                     "amended_by": r.amended_by or None, "applied": r.uid in used_rules})
-        params: dict[tuple[str, str], dict[str, Any]] = {}
-        for fr in self.firings:
-            for n, day, v, src in fr.params:
-                params[(n, day)] = {"name": n, "date": day, "value": v, "source": src,
-                                  "title": dict(kb.parameters[n].title)}
-        assumptions = []
-        by_uid = _rules_by_uid(self.program)
-        for r_uid in sorted(used_rules):
-            rule = by_uid.get(r_uid)
-            if rule is not None and rule.assumption:
-                assumptions.append({"rule": r_uid, "text": dict(rule.assumption), "citations": list(rule.cite)})
-        facts = []
-        for f in self.ctx.scenario.facts:
-            facts.append({"id": f.fid, "type": f.type,
-                          "attributes": {k: json_value(v) for k, v in f.attrs}})
-        case_fact = next((f for f in self.ctx.scenario.facts if f.type == CASE_TYPE), None)
-        dates = {k: json_value(v) for k, v in (case_fact.attrs if case_fact else ()) if isinstance(v, _dt.date)}
+            if c.status == Status.UNDETERMINED:
+                for dep in c.depends_on:
+                    points.setdefault((dep.fact, dep.attribute), (dep.question, set()))[1].add(c.type)
+        used_rules = {d.rule for d in trace.derivations}
+        params: dict[tuple[str, str], ParameterUse] = {}
+        for d in trace.derivations:
+            for p in d.parameters:
+                params[(p.name, p.date)] = ParameterUse(p.name, p.date, p.value, p.source,
+                                                        dict(kb.parameters[p.name].title))
+        assumptions = [AssumptionNote(uid, *self.catalog.assumptions[uid]) for uid in sorted(used_rules)
+                       if uid in self.catalog.assumptions]
         up_to = kb.encoded_up_to.isoformat() if kb.encoded_up_to else "unknown"
         return Result(
-            case_id=self.ctx.scenario.id,
-            case_title=self.ctx.scenario.title,
-            engine=self.engine,
-            rulebase={"fingerprint": self.fingerprint, "encoded_up_to": up_to, "name": kb.name},
-            facts=facts,
-            conclusions=conclusions,
-            does_not_hold=dnh,
-            conflicts=conflicts,
-            undetermined=[undetermined_points[k] for k in sorted(undetermined_points)],
-            derivations=derivations,
-            versions=versions,
-            parameters=[params[k] for k in sorted(params)],
-            assumptions=assumptions,
+            case_id=case["id"], case_title=case["title"], dates=case["dates"], perspective=case["perspective"],
+            engine=engine, rulebase=RulebaseInfo(fingerprint, up_to, kb.name),
             disclaimer=f"Not legal advice; law as encoded up to {up_to}.",
-            dates=dates,
-            perspective=case_fact.get("perspective") if case_fact else None,
-            context=self.ctx,
+            conclusions=conclusions, does_not_hold=self.does_not_hold(present), conflicts=self.conflicts(conclusions),
+            undetermined=[OpenPoint(f, a, q, tuple(sorted(types))) for (f, a), (q, types) in sorted(points.items())],
+            assumptions=assumptions, versions=self.versions(case["case_fact"], used_rules),
+            parameters=[params[k] for k in sorted(params)], trace=trace,
         )
 
-    def _in_force(self, rule: Any) -> bool:
-        case_fact = next((f for f in self.ctx.scenario.facts if f.type == CASE_TYPE), None)
-        day = case_fact.get(rule.date_attr) if case_fact and rule.date_attr else None
-        return bool(day and rule.in_force(day))
+    def does_not_hold(self, present: set[str]) -> list[ReportableType]:
+        """The reportable types not present: the few present ones are cut out of the shared,
+        sorted list by slicing, so a large rule base costs a list copy, not a loop."""
+        entries, pos = self.catalog.reportable, self.catalog.reportable_pos
+        cuts = sorted(pos[t] for t in present if t in pos)
+        out: list[Any] = []
+        start = 0
+        for i in cuts:
+            out += entries[start:i]
+            start = i + 1
+        out += entries[start:]
+        return [ReportableType(e.type, e.kind, e.title, e.rules, e.citations) for e in out]
 
-    def conflicts(self, conclusions: list[Conclusion]) -> list[dict[str, Any]]:
+    def versions(self, case_fact: TraceFact | None, used: set[str]) -> list[VersionUse]:
         out = []
-        live = [c for c in conclusions if c.status in ("holds", "undetermined")]
+        for rs in self.catalog.dated:
+            for r in rs:
+                day = case_fact.get(r.date_attr) if case_fact is not None and r.date_attr else None
+                in_force = isinstance(day, str) and r.in_force(_dt.date.fromisoformat(day))
+                if r.uid in used or in_force:
+                    out.append(VersionUse(r.id, r.version, r.valid_from.isoformat() if r.valid_from else None,
+                                          r.valid_to.isoformat() if r.valid_to else None, r.amended_by or None,
+                                          r.uid in used))
+        return out
+
+    def conflicts(self, conclusions: list[Conclusion]) -> list[Conflict]:
+        out: dict[tuple[str, ...], Conflict] = {}
+        live = [c for c in conclusions if c.status in (Status.HOLDS, Status.UNDETERMINED)]
         for c in live:
-            t = self.kb.types[c.type]
-            for other, on in t.contradicts:
+            for other, on in self.kb.types[c.type].contradicts:
                 for d in live:
-                    if d.type != other:
-                        continue
-                    if all(json_value(c.attributes.get(a)) == json_value(d.attributes.get(a)) for a in on):
-                        status = "holds" if c.status == d.status == "holds" else "undetermined"
-                        out.append({"status": status, "conclusions": [c.fid, d.fid],
-                                    "types": [c.type, d.type], "rules": sorted(set(c.rules + d.rules)),
-                                    "citations": sorted(set(c.citations + d.citations))})
-        unique = {tuple(sorted(x["conclusions"])): x for x in out}
-        return [unique[k] for k in sorted(unique)]
+                    if d.type == other and all(c.attributes.get(a) == d.attributes.get(a) for a in on):
+                        status = Status.HOLDS if c.status == d.status == Status.HOLDS else Status.UNDETERMINED
+                        key = tuple(sorted((c.id, d.id)))
+                        out[key] = Conflict(status, (c.id, d.id), (c.type, d.type), tuple(sorted(set(c.rules + d.rules))),
+                                            tuple(sorted(set(c.citations + d.citations))))
+        return [out[k] for k in sorted(out)]
 
 
-def _reportable(program: Program) -> list[dict[str, Any]]:
-    """Per program, once: every reportable conclusion type with the rules and articles that
-    could produce it (the "does not hold" list is drawn from it)."""
-    cached: list[dict[str, Any]] | None = getattr(program, "_reportable", None)
-    if cached is None:
-        cached = []
-        for t in sorted(program.kb.types.values(), key=lambda t: t.name):
-            if t.kind not in REPORTED_KINDS:
-                continue
-            producing = sorted({program.branch(u).rule.uid for u in program.producers.get(t.name, [])})
-            if not producing:
-                continue
-            cites = sorted({c for u in producing for r in program.rule_versions.get(u.split("@")[0], [])
-                            for c in r.cite})
-            cached.append({"type": t.name, "kind": t.kind, "title": dict(t.title), "rules": producing,
-                           "citations": cites})
-        program._reportable = cached  # type: ignore[attr-defined]
-    return cached
-
-
-def _does_not_hold(program: Program, present: set[str]) -> list[dict[str, Any]]:
-    """The reportable entries whose type is not present: the few present types are cut out of
-    the shared list by slicing, so a large rule base costs a list copy, not a loop."""
-    entries = _reportable(program)
-    position: dict[str, int] | None = getattr(program, "_reportable_pos", None)
-    if position is None:
-        position = {e["type"]: i for i, e in enumerate(entries)}
-        program._reportable_pos = position  # type: ignore[attr-defined]
-    cuts = sorted(position[t] for t in present if t in position)
-    out: list[dict[str, Any]] = []
-    start = 0
-    for i in cuts:
-        out += entries[start:i]
-        start = i + 1
-    out += entries[start:]
-    return out
-
-
-def _dated_rules(program: Program) -> list[list[Any]]:
-    cached: list[list[Any]] | None = getattr(program, "_dated_rules", None)
-    if cached is None:
-        cached = [rs for _, rs in sorted(program.rule_versions.items()) if any(r.dated for r in rs)]
-        program._dated_rules = cached  # type: ignore[attr-defined]
-    return cached
-
-
-def _rules_by_uid(program: Program) -> dict[str, Any]:
-    cached: dict[str, Any] | None = getattr(program, "_rules_by_uid", None)
-    if cached is None:
-        cached = {r.uid: r for rs in program.rule_versions.values() for r in rs}
-        program._rules_by_uid = cached  # type: ignore[attr-defined]
-    return cached
-
-
-def build_result(ctx: EvalContext, engine: str, fingerprint: str) -> Result:
-    return _Builder(ctx, engine, fingerprint).build()
+def build_result(trace: Trace, catalog: Catalog, *, case_id: str, case_title: str, engine: str,
+                 fingerprint: str) -> Result:
+    """The result of one case from its trace (the case's dates and perspective are read from
+    the trace's ``case`` fact)."""
+    case_fact = trace.facts.get("case:case")
+    if case_fact is None or case_fact.type != CASE_TYPE:
+        case_fact = next((f for f in trace.facts.values() if f.type == CASE_TYPE and f.role == Role.INPUT), None)
+    case_t = catalog.kb.types.get(CASE_TYPE)
+    dates = {k: v for k, v in (case_fact.attributes.items() if case_fact else ())
+             if case_t is not None and k in case_t.attributes and case_t.attributes[k].type == "date"}
+    case = {"id": case_id, "title": case_title, "dates": dict(sorted(dates.items())), "case_fact": case_fact,
+            "perspective": case_fact.get("perspective") if case_fact else None}
+    return _Builder(trace, catalog).build(case, engine, fingerprint)
 

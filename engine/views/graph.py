@@ -17,10 +17,10 @@ from collections.abc import Iterable
 
 import networkx as nx
 
-from ..reasoning.evaluate import L, U, Firing
 from ..language.kb import KB
-from ..language.program import AUX_PREFIX, DEFEAT_PREFIX
+from ..reasoning.provenance import Derivation, Mode, Role, Status
 from ..reasoning.result import Result, format_value
+from .text import cite_label
 
 __all__ = ["reasoning_graph", "focus", "to_dot", "render", "GraphvizMissing", "cite_label", "INSTALL_HINT"]
 
@@ -31,125 +31,103 @@ class GraphvizMissing(Exception):
     """Raised by :func:`render` when the Graphviz ``dot`` program is not installed."""
 
 
-def cite_label(kb: KB, citation: str) -> str:
-    bits = citation.split("/")
-    act = kb.acts.get(bits[0])
-    short = (act.short.get("en") if act and act.short else None) or (act.title.get("en") if act else bits[0])
-    label = f"Art. {bits[1]}" if len(bits) > 1 else ""
-    for b in bits[2:]:
-        label += f"({b})"
-    return f"{short} {label}".strip()
-
-
-def _fact_label(fact: Any, kb: KB, only: set[str] | None = None) -> str:
-    attrs = [f"{k}={format_value(v)}" for k, v in fact.attrs if k != "key" and (only is None or k in only)]
-    key = fact.get("key")
+def _fact_label(attributes: dict[str, Any], key: Any, tname: str, only: set[str] | None = None) -> str:
+    attrs = [f"{k}={format_value(v)}" for k, v in sorted(attributes.items()) if k != "key" and (only is None or k in only)]
     if key is None:
         return ", ".join(attrs)
-    return f"{fact.type}:{key}" + ("\n" + ", ".join(attrs) if attrs else "")
+    return f"{tname}:{key}" + ("\n" + ", ".join(attrs) if attrs else "")
 
 
 def reasoning_graph(result: Result, kb: KB) -> nx.DiGraph:
-    """Build the graph of one analysis from its provenance records."""
-    ctx = result.context
-    if ctx is None:
-        raise ValueError("the result carries no evaluation context")
-    store = ctx.store
-    program = ctx.program
+    """Build the graph of one analysis from its trace (a live or a saved result alike)."""
+    trace = result.trace
     g = nx.DiGraph()
-    status = {c.fid: c.status for c in result.conclusions}
-    firings = sorted(store.firings.values(), key=lambda f: (f.branch, f.mode, f.premises))
-    certain_keys = {(f.branch, f.premises) for f in firings if f.mode == L and not f.defeated}
+    status = {c.id: c.status for c in result.conclusions}
+    derivations = trace.derivations
+    certain_keys = {(d.branch, d.premises) for d in derivations if d.mode == Mode.CERTAIN and not d.defeated}
 
-    def visible(fr: Firing) -> bool:
-        if fr.branch in program._by_uid and program.branch(fr.branch).aux:
+    def visible(d: Derivation) -> bool:
+        if trace.is_aux(d):
             return False
-        if fr.mode == U and (fr.branch, fr.premises) in certain_keys:
+        if d.mode == Mode.POSSIBLE and (d.branch, d.premises) in certain_keys:
             return False  # the same application, already shown as certain
-        if fr.mode == U and fr.defeated:
+        if d.mode == Mode.POSSIBLE and d.defeated:
             return False
-        if fr.mode == U and fr.produced and all(p in store.certain for p in fr.produced):
+        if d.mode == Mode.POSSIBLE and d.conclusions and all(
+                (f := trace.facts.get(p)) is not None and f.mode == Mode.CERTAIN for p in d.conclusions):
             return False  # a merely possible route to a conclusion that holds anyway
-        if fr.mode == L and fr.defeated:
+        if d.mode == Mode.CERTAIN and d.defeated:
             return True
-        return any(p in status for p in fr.produced) or not fr.produced
+        return any(p in status for p in d.conclusions) or not d.conclusions
 
     def fact_node(fid: str) -> str | None:
-        fact = store.facts.get(fid) or store.would_produce.get(fid)
-        if fact is None or fact.type.startswith((AUX_PREFIX, DEFEAT_PREFIX)):
+        fact = trace.facts.get(fid)
+        if fact is None or fact.role in (Role.AUX, Role.RECORD):
             return None
         node = f"fact:{fid}"
         if node not in g:
             t = kb.types.get(fact.type)
-            if t is not None and t.kind == "entity":
-                g.add_node(node, kind="input", label=_fact_label(fact, kb, used_attrs.get(fid, set())),
+            if fact.role == Role.INPUT:
+                g.add_node(node, kind="input", label=_fact_label(fact.attributes, fact.get("key"), fact.type,
+                                                                 used_attrs.get(fid, set())),
                            type=fact.type, fid=fid)
             else:
-                g.add_node(node, kind="conclusion", label=_fact_label(fact, kb), type=fact.type, fid=fid,
-                           status=status.get(fid, "does_not_hold"),
+                g.add_node(node, kind="conclusion", label=_fact_label(fact.attributes, fact.get("key"), fact.type),
+                           type=fact.type, fid=fid, status=str(status.get(fid, Status.DOES_NOT_HOLD)),
                            ckind=t.kind if t else "intermediate",
                            title=(t.title.get("en", fact.type) if t else fact.type))
         return node
 
+    shown_ds = [d for d in derivations if visible(d)]
     used_attrs: dict[str, set[str]] = {}
-    for fr in firings:
-        if not visible(fr):
-            continue
-        b = program.branch(fr.branch)
-        for p, fid in zip(b.positives, fr.premises):
-            used_attrs.setdefault(fid, set()).update(t.attr for t in p.tests)
-            used_attrs[fid].update(a for _, a in p.binds)
+    for d in shown_ds:
+        reads = trace.branches[d.branch].reads
+        for attrs, fid in zip(reads, d.premises):
+            used_attrs.setdefault(fid, set()).update(attrs)
     shown: dict[tuple[str, tuple[str, ...], str], str] = {}
-    for fr in firings:
-        if not visible(fr):
-            continue
-        branch = program.branch(fr.branch)
-        rule = branch.rule
-        rnode = f"rule:{fr.branch}|{fr.mode}|{','.join(fr.premises)}"
-        act = rule.cite[0].split("/")[0] if rule.cite else "-"
-        g.add_node(rnode, kind="rule", rule=rule.uid, rule_id=rule.id, citations=list(rule.cite), act=act,
-                   label=cite_label(kb, rule.cite[0]) + "\n" + rule.id.split(".", 1)[-1] if rule.cite else rule.id,
-                   defeated=fr.defeated, mode="certain" if fr.mode == L else "possible",
-                   excerpt=rule.excerpt.get("en", ""))
-        shown[(fr.branch, fr.premises, fr.mode)] = rnode
-        for prem in fr.premises:
+    for d in shown_ds:
+        rule = trace.rules[d.rule]
+        rnode = f"rule:{d.id}"
+        act = rule.citations[0].split("/")[0] if rule.citations else "-"
+        g.add_node(rnode, kind="rule", rule=rule.uid, rule_id=rule.id, citations=list(rule.citations), act=act,
+                   label=cite_label(kb, rule.citations[0]) + "\n" + rule.id.split(".", 1)[-1] if rule.citations
+                   else rule.id,
+                   defeated=d.defeated, mode=str(d.mode), excerpt=rule.excerpt.get("en", ""))
+        shown[(d.branch, d.premises, str(d.mode))] = rnode
+        for prem in d.premises:
             n = fact_node(prem)
             if n:
                 g.add_edge(n, rnode, kind="premise")
-        for name, day, value, source in fr.params:
-            pnode = f"param:{name}@{day}"
-            title = kb.parameters[name].title.get("en", name) if name in kb.parameters else name
-            g.add_node(pnode, kind="parameter", label=f"{title}\n= {format_value(value)} ({day})", source=source,
-                       name=name, value=value, date=day)
+        for p in d.parameters:
+            pnode = f"param:{p.name}@{p.date}"
+            title = kb.parameters[p.name].title.get("en", p.name) if p.name in kb.parameters else p.name
+            g.add_node(pnode, kind="parameter", label=f"{title}\n= {format_value(p.value)} ({p.date})", source=p.source,
+                       name=p.name, value=p.value, date=p.date)
             g.add_edge(pnode, rnode, kind="parameter")
-        if fr.mode == U:
-            for fid, attr in fr.assumptions:
-                fact = store.facts.get(fid)
+        if d.mode == Mode.POSSIBLE:
+            for u in d.assumptions:
+                fact = trace.facts.get(u.fact)
                 t = kb.types.get(fact.type) if fact else None
-                if t is None or t.kind != "entity":
+                if t is None or fact is None or fact.role != Role.INPUT:
                     continue
-                unode = f"unknown:{fid}.{attr}"
-                q = t.attributes.get(attr)
-                g.add_node(unode, kind="unknown", label=f"{fid}.{attr} = ?", fid=fid, attribute=attr,
-                           question=(q.question.get("en", "") if q else ""))
+                unode = f"unknown:{u.fact}.{u.attribute}"
+                q = t.attributes.get(u.attribute)
+                g.add_node(unode, kind="unknown", label=f"{u.fact}.{u.attribute} = ?", fid=u.fact,
+                           attribute=u.attribute, question=(q.question.get("en", "") if q else ""))
                 g.add_edge(unode, rnode, kind="unknown")
-        for fid in fr.produced:
+        for fid in d.conclusions:
             n = fact_node(fid)
             if n:
-                g.add_edge(rnode, n, kind="defeated" if fr.defeated else "derives")
+                g.add_edge(rnode, n, kind="defeated" if d.defeated else "derives")
     # exceptions: the defeating application points at the defeated one
-    for fr in firings:
-        if not fr.defeated:
+    for d in shown_ds:
+        if not d.defeated:
             continue
-        target = shown.get((fr.branch, fr.premises, fr.mode))
-        if target is None:
-            continue
-        for uid in fr.defeated_by:
-            for other in firings:
-                if other.branch == uid and other.records and not other.defeated:
-                    src = shown.get((other.branch, other.premises, other.mode))
-                    if src is not None:
-                        g.add_edge(src, target, kind="defeats")
+        target = shown[(d.branch, d.premises, str(d.mode))]
+        for r_uid in d.defeated_by:
+            for other in shown_ds:
+                if other.rule == r_uid and other.records and not other.defeated:
+                    g.add_edge(shown[(other.branch, other.premises, str(other.mode))], target, kind="defeats")
     return g
 
 

@@ -10,10 +10,10 @@ import html
 import re
 from typing import Any
 
-from .graph import GraphvizMissing, INSTALL_HINT, cite_label, reasoning_graph, render, to_dot
+from .graph import GraphvizMissing, INSTALL_HINT, reasoning_graph, render, to_dot
 from ..language.kb import KB
-from .text import value_labels
-from ..reasoning.result import Result, format_value
+from .text import cite_label, value_labels
+from ..reasoning.result import SCHEMA_VERSION, Result, format_value
 
 __all__ = ["memo_html"]
 
@@ -72,8 +72,8 @@ def memo_html(result: Result, kb: KB, lang: str = "en") -> str:
 
     add("<h2>Facts of the case</h2><table><tr><th>Fact</th><th>Stated attributes</th></tr>")
     for f in result.facts:
-        attrs = "; ".join(f"{_e(k)} = {_e(format_value(v))}" for k, v in sorted(f["attributes"].items()) if k != "key")
-        add(f"<tr><td><code>{_e(f['id'])}</code></td><td>{attrs}</td></tr>")
+        attrs = "; ".join(f"{_e(k)} = {_e(format_value(v))}" for k, v in sorted(f.attributes.items()) if k != "key")
+        add(f"<tr><td><code>{_e(f.id)}</code></td><td>{attrs}</td></tr>")
     add("</table>")
 
     headings = {"conclusion": "Conclusions", "liability": "Liability", "remedy": "Civil remedies",
@@ -88,10 +88,10 @@ def memo_html(result: Result, kb: KB, lang: str = "en") -> str:
             law = "; ".join(_e(cite_label(kb, x)) for x in c.citations)
             body = f'{_badge(c.status)}<strong>{head}</strong><br>{_e(_t(c.explanation, lang))}'
             if c.depends_on:
-                body += "<br><em>Depends on:</em> " + _e(" / ".join(_t(d["question"], lang) or d["attribute"]
+                body += "<br><em>Depends on:</em> " + _e(" / ".join(_t(d.question, lang) or d.attribute
                                                                     for d in c.depends_on))
             if c.defeated_by:
-                body += "<br><em>Defeated by:</em> " + _e(", ".join(d["rule"] for d in c.defeated_by))
+                body += "<br><em>Defeated by:</em> " + _e(", ".join(d.rule for d in c.defeated_by))
             body += f'<div class="law">{law}</div>'
             add(f'<li class="c">{body}</li>' if kind == "action" else f'<div class="c">{body}</div>')
         if kind == "action":
@@ -122,17 +122,16 @@ def memo_html(result: Result, kb: KB, lang: str = "en") -> str:
     if result.undetermined:
         add("<h2>Still undetermined — what would decide it</h2><ul>")
         for u in result.undetermined:
-            add(f"<li>{_e(_t(u['question'], lang) or u['attribute'])} <code>{_e(u['fact'])}.{_e(u['attribute'])}</code>"
-                f" — affects {_e(', '.join(u['affects']))}</li>")
+            add(f"<li>{_e(_t(u.question, lang) or u.attribute)} <code>{_e(u.fact)}.{_e(u.attribute)}</code>"
+                f" — affects {_e(', '.join(u.affects))}</li>")
         add("</ul>")
     if result.assumptions:
         add("<h2>Assumptions where the law is unsettled</h2><ul>")
         for asm in result.assumptions:
-            add(f"<li>{_e(_t(asm['text'], lang))} <span class=law>({_e(asm['rule'])})</span></li>")
+            add(f"<li>{_e(_t(asm.text, lang))} <span class=law>({_e(asm.rule)})</span></li>")
         add("</ul>")
 
-    ctx = result.context
-    if ctx is not None:
+    if result.derivations:
         g = reasoning_graph(result, kb)
         dot = to_dot(g, kb)
         add('<h2>Reasoning graph</h2><div class="graph">')
@@ -168,10 +167,10 @@ def memo_html(result: Result, kb: KB, lang: str = "en") -> str:
     if result.parameters:
         add("<h2>Parameters used</h2><table><tr><th>Parameter</th><th>Date</th><th class=num>Value</th><th>Source</th></tr>")
         for p in result.parameters:
-            add(f"<tr><td>{_e(_t(p['title'], lang))}</td><td>{_e(p['date'])}</td><td class=num>{_e(format_value(p['value']))}"
-                f"</td><td>{_e(p['source'])}</td></tr>")
+            add(f"<tr><td>{_e(_t(p.title, lang))}</td><td>{_e(p.date)}</td><td class=num>{_e(format_value(p.value))}"
+                f"</td><td>{_e(p.source)}</td></tr>")
         add("</table>")
-    add(f"<footer>kzcopyright · rule base {_e(result.rulebase['fingerprint'])} · law as encoded up to "
-        f"{_e(result.rulebase['encoded_up_to'])} · engine {_e(result.engine)} · schema {1}</footer>")
+    add(f"<footer>kzcopyright · rule base {_e(result.rulebase.fingerprint)} · law as encoded up to "
+        f"{_e(result.rulebase.encoded_up_to)} · engine {_e(result.engine)} · schema {SCHEMA_VERSION}</footer>")
     add("</body></html>")
     return "\n".join(parts) + "\n"

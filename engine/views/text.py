@@ -10,7 +10,7 @@ import textwrap
 from ..language.kb import KB
 from ..reasoning.result import Conclusion, Result, format_value
 
-__all__ = ["report_lines", "value_labels"]
+__all__ = ["report_lines", "value_labels", "cite_label"]
 
 WIDTH = 80
 _STATUS = {"holds": "HOLDS", "undetermined": "UNDETERMINED", "defeated": "DEFEATED", "does_not_hold": "DOES NOT HOLD"}
@@ -38,10 +38,8 @@ def cite_label(kb: KB, citation: str, lang: str = "en") -> str:
     if act is not None:
         short = _t(act.short, lang) if act.short else _t(act.title, lang)
     label = f"Art. {bits[1]}" if len(bits) > 1 else ""
-    if len(bits) > 2:
-        label += f"({bits[2]})"
-    if len(bits) > 3:
-        label += f"({bits[3]})"
+    for b in bits[2:]:
+        label += f"({b})"
     return f"{short} {label}".strip()
 
 
@@ -80,53 +78,53 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
             if c.citations:
                 out.extend(_wrap("Law: " + "; ".join(cite_label(kb, x, lang) for x in c.citations), "      "))
             if c.status == "undetermined" and c.depends_on:
-                qs = [_t(d["question"], lang) or f"{d['fact']}.{d['attribute']}" for d in c.depends_on]
+                qs = [_t(d.question, lang) or f"{d.fact}.{d.attribute}" for d in c.depends_on]
                 out.extend(_wrap("Depends on: " + " / ".join(qs), "      "))
             if c.defeated_by:
                 out.extend(_wrap("Defeated by: " + "; ".join(
-                    f"{d['rule']} ({', '.join(cite_label(kb, x, lang) for x in d['citations'])})" for d in c.defeated_by),
+                    f"{d.rule} ({', '.join(cite_label(kb, x, lang) for x in d.citations)})" for d in c.defeated_by),
                     "      "))
         out.append("")
     if result.does_not_hold:
         out.append("Does not hold")
         out.append("-------------")
         for d in result.does_not_hold:
-            out.extend(_wrap(f"{_t(d['title'], lang)} ({'; '.join(cite_label(kb, x, lang) for x in d['citations'])})",
+            out.extend(_wrap(f"{_t(d.title, lang)} ({'; '.join(cite_label(kb, x, lang) for x in d.citations)})",
                              "    ", "  "))
         out.append("")
     if result.conflicts:
         out.append("Conflicts")
         out.append("---------")
         for cf in result.conflicts:
-            out.extend(_wrap(f"[{cf['status']}] {' vs '.join(cf['types'])}: rules {', '.join(cf['rules'])}", "    ", "  "))
+            out.extend(_wrap(f"[{cf.status}] {' vs '.join(cf.types)}: rules {', '.join(cf.rules)}", "    ", "  "))
         out.append("")
     if result.undetermined:
         out.append("Still undetermined — what would decide it")
         out.append("-----------------------------------------")
         for u in result.undetermined:
-            q = _t(u["question"], lang) or f"{u['fact']}.{u['attribute']}"
-            out.extend(_wrap(f"{q} ({u['fact']}.{u['attribute']}; affects {', '.join(u['affects'])})", "    ", "  - "))
+            q = _t(u.question, lang) or f"{u.fact}.{u.attribute}"
+            out.extend(_wrap(f"{q} ({u.fact}.{u.attribute}; affects {', '.join(u.affects)})", "    ", "  - "))
         out.append("")
     if result.assumptions:
         out.append("Assumptions made where the law is unsettled")
         out.append("-------------------------------------------")
         for asm in result.assumptions:
-            out.extend(_wrap(_t(asm["text"], lang), "    ", "  - "))
+            out.extend(_wrap(_t(asm.text, lang), "    ", "  - "))
         out.append("")
     if result.parameters:
         out.append("Parameters used")
         out.append("---------------")
         for p in result.parameters:
-            out.extend(_wrap(f"{_t(p['title'], lang)} on {p['date']}: {format_value(p['value'])} — {p['source']}",
+            out.extend(_wrap(f"{_t(p.title, lang)} on {p.date}: {format_value(p.value)} — {p.source}",
                              "    ", "  - "))
         out.append("")
     if result.versions and verbose:
         out.append("Rule versions")
         out.append("-------------")
         for v in result.versions:
-            out.extend(_wrap(f"{v['rule']} v{v['version']} ({v['valid_from']} .. {v['valid_to'] or 'now'})", "    ", "  - "))
+            out.extend(_wrap(f"{v.rule} v{v.version} ({v.valid_from} .. {v.valid_to or 'now'})", "    ", "  - "))
         out.append("")
-    out.append(f"Engine: {result.engine}; rule base {result.rulebase['fingerprint']}.")
+    out.append(f"Engine: {result.engine}; rule base {result.rulebase.fingerprint}.")
     out.extend(_wrap(result.disclaimer, "", ""))
     return out
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Diagnostics, InputError
+from ..language.kb import KB
 from ..rulebase import RuleBase, evaluate_case
 from ..reasoning.result import Result
 from ..language.scenario import Scenario, load_scenarios
@@ -83,7 +84,7 @@ def _items(spec: Any) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def check_expectations(result: Result, expect: Any) -> list[str]:
+def check_expectations(result: Result, expect: Any, kb: KB | None = None) -> list[str]:
     failures: list[str] = []
     if not isinstance(expect, dict):
         return ["case has no 'expect' block"]
@@ -92,7 +93,7 @@ def check_expectations(result: Result, expect: Any) -> list[str]:
             from ..errors import suggest
 
             failures.append(f"unknown expectation '{key}' ({suggest(str(key), EXPECT_KEYS) or 'use ' + ', '.join(EXPECT_KEYS)})")
-    kb_types = result.context.program.kb.types if result.context is not None else {}
+    kb_types = kb.types if kb is not None else {}
     for status in ("holds", "undetermined", "defeated", "does_not_hold"):
         for tname, attrs in _items(expect.get(status)):
             t = kb_types.get(tname)
@@ -118,7 +119,7 @@ def check_expectations(result: Result, expect: Any) -> list[str]:
     for cite in expect.get("cites") or []:
         if not any(x == cite or x.startswith(str(cite) + "/") for x in cited):
             failures.append(f"expected a conclusion citing {cite}; cited: {', '.join(sorted(cited)) or 'nothing'}")
-    fired = {d["rule"].split("@")[0] for d in result.derivations}
+    fired = {result.trace.rules[d.rule].id for d in result.derivations}
     for rid in expect.get("fired") or []:
         if rid not in fired:
             failures.append(f"expected rule {rid} to apply; applied: {', '.join(sorted(fired))}")
@@ -151,8 +152,43 @@ def run_case(rb: RuleBase, scenario: Scenario, engine: str) -> CaseOutcome:
         outcome.failures.append(f"evaluation failed: {exc}")
         return outcome
     outcome.result = result
-    outcome.failures = check_expectations(result, _plain(scenario.expect))
+    outcome.failures = check_expectations(result, _plain(scenario.expect), rb.kb)
     return outcome
 
 
 _ = _dt
+
+
+@dataclass
+class CaseRun:
+    outcomes: list[CaseOutcome]
+
+    @property
+    def failed(self) -> list[CaseOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+
+def _cites_article(result: Result, article: str) -> bool:
+    prefix = article.rstrip("/")
+    for d in result.derivations:
+        if result.trace.is_aux(d):
+            continue  # an internal helper of a negation, not an application of the article
+        for c in d.citations:
+            if c == prefix or c.startswith(prefix + "/"):
+                return True
+    return False
+
+
+def run_cases(rb: RuleBase, paths: list[Path], engines: list[str], keyword: str | None = None,
+              article: str | None = None) -> CaseRun:
+    scenarios = load_case_files(rb, paths)
+    out: list[CaseOutcome] = []
+    for s in scenarios:
+        if keyword and keyword.lower() not in f"{s.path} {s.id} {s.title}".lower():
+            continue
+        for e in engines:
+            o = run_case(rb, s, e)
+            if article and (o.result is None or not _cites_article(o.result, article)):
+                continue
+            out.append(o)
+    return CaseRun(out)

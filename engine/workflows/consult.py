@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from ..errors import Diagnostic, InputError, Location
-from ..views.explain import apply_changes
+from ..reasoning.whynot import apply_changes
 from ..language.kb import CASE_TYPE
 from ..rulebase import RuleBase, evaluate_case, load_case
 from ..reasoning.result import Result
@@ -89,7 +89,7 @@ class Consultation:
             if c.status != "undetermined":
                 continue
             for d in c.depends_on:
-                key = (d["fact"], d["attribute"])
+                key = (d.fact, d.attribute)
                 counts.setdefault(key, []).append(c.fid)
         order = self._vocab_order()
         out: list[Question] = []
