@@ -328,7 +328,8 @@ class EvalContext:
             for t in pat.tests:
                 if t.kind == "param":
                     pv = self.program.condition_param(branch.rule, t.value)
-                    params.append((t.value, pv.start.isoformat(), pv.value, pv.source))
+                    # json_value: a date-typed parameter is recorded as its ISO text, like other dates
+                    params.append((t.value, pv.start.isoformat(), json_value(pv.value), pv.source))
         heads: list[Fact] = []
         for h in branch.heads:
             attrs: dict[str, Any] = {}
@@ -394,7 +395,7 @@ class EvalContext:
                     f"rule {branch.rule.uid}: parameter '{name}' has no value in force on {when.isoformat()} "
                     f"(values from {p.values[0].start.isoformat() if p.values else 'nowhere'}); "
                     f"the case's date is outside the encoded period", rules=[branch.rule.uid])
-            params.append((name, when.isoformat(), pv.value, pv.source))
+            params.append((name, when.isoformat(), json_value(pv.value), pv.source))
             return pv.value
 
         try:
