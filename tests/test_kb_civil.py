@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kzcopyright.engine.project import load_rulebase
+from kzcopyright.engine.rulebase import load_rulebase
 
 from .conftest import KB, RULES
 
