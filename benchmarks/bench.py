@@ -278,11 +278,11 @@ def timed(fn, reps: int) -> float:
 
 def load_size(r: int, root: Path):
     sys.path.insert(0, str(ROOT))
-    from kzcopyright.engine.rulebase import load_rulebase
+    from kzcopyright.engine.rulebase import keep_resident, load_rulebase
 
     kb, rules = make_kb(root, r), make_rules(root, r)
     t0 = time.perf_counter()
-    rb = load_rulebase(rules, kb)
+    rb = keep_resident(load_rulebase(rules, kb))
     return rb, time.perf_counter() - t0
 
 
@@ -304,7 +304,7 @@ def check_size(r: int, n_cases: int, seed: int = 1) -> dict:
 def bench_size(r: int, n_cases: int, reps: int, n_check: int = 200) -> dict:
     sys.path.insert(0, str(ROOT))
     from kzcopyright.engine.reasoning.durable_backend import durable_available
-    from kzcopyright.engine.rulebase import evaluate_case, load_case
+    from kzcopyright.engine.rulebase import evaluate_case, keep_resident, load_case
 
     root = Path(tempfile.mkdtemp(prefix=f"kzbench{r}_"))
     try:
@@ -319,7 +319,7 @@ def bench_size(r: int, n_cases: int, reps: int, n_check: int = 200) -> dict:
         t0 = time.perf_counter()
         try:
             if "durable" in engines:
-                rb.backend("durable")
+                keep_resident(rb, "durable")
         except Exception as exc:  # a limit of durable_rules
             engines.remove("durable")
             durable_note = f"durable: {type(exc).__name__}: {str(exc)[:80]}"

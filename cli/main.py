@@ -29,9 +29,9 @@ class Project:
     @property
     def rulebase(self) -> Any:
         if self._rb is None:
-            from kzcopyright.engine.rulebase import load_rulebase
+            from kzcopyright.engine.rulebase import keep_resident, load_rulebase
 
-            self._rb = load_rulebase(self.rules, self.kb)
+            self._rb = keep_resident(load_rulebase(self.rules, self.kb))
         return self._rb
 
 
@@ -508,35 +508,16 @@ def rules() -> None:
 @click.pass_obj
 def lint(project: Project, strict: bool, today: Any) -> None:
     """Check kb and rules; report every problem as path:line:col: rule-id: message."""
-    import datetime as _dt
+    from kzcopyright.engine.workflows.lint import lint as run_lint
 
-    from kzcopyright.engine.workflows.coverage import stale_articles, version_gaps
-    from kzcopyright.engine.rulebase import load_rulebase
-
-    try:
-        rb = load_rulebase(project.rules, project.kb)
-    except InputError as exc:
-        _fail(exc)
+    report = run_lint(project.rules, project.kb, today=today.date() if today else None)
+    if report.errors:
+        _fail(InputError(list(report.errors) + list(report.warnings)))
         return
-    gaps = version_gaps(rb)
-    if gaps:
-        _fail(InputError([Diagnostic(b.loc, "version-gap",
-                                     f"no version of '{b.id}' is in force between {a.valid_to} and {b.valid_from}: "
-                                     f"the versions must follow each other without a gap", b.id, related=(a.loc,))
-                          for a, b in gaps]))
-        return
-    day = today.date() if today else _dt.date.today()
-    for art in sorted(stale_articles(rb, day), key=lambda a: a.ref):
-        rb.warnings.append(Diagnostic(art.loc, "not-checked", f"article {art.ref} was last compared with the "
-                                      f"official text on {art.last_checked or 'no date'}, more than 12 months before "
-                                      f"{day}", art.ref, severity="warning"))
-    for w in rb.warnings:
+    for w in report.warnings:
         click.echo(w.render(), err=True)
-    n_rules = len({r.id for r in rb.rules})
-    click.echo(f"ok: {n_rules} rules ({len(rb.rules)} versions, {len(rb.program.branches)} compiled branches), "
-               f"{len(rb.kb.articles)} articles, {len(rb.kb.types)} fact types, {len(rb.kb.parameters)} parameters; "
-               f"{len(rb.warnings)} warning{'s' if len(rb.warnings) != 1 else ''}")
-    if strict and rb.warnings:
+    click.echo(report.summary())
+    if strict and report.warnings:
         sys.exit(1)
 
 

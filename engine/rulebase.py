@@ -33,6 +33,7 @@ __all__ = [
     "load_case",
     "evaluate_case",
     "choose_engine",
+    "keep_resident",
     "ENGINES",
 ]
 
@@ -75,7 +76,6 @@ class RuleBase:
 
                 with without_gc():
                     self._backends[engine] = DurableBackend.for_program(self.program)
-                gc.freeze()  # long-lived, like the rule base (see load_rulebase)
             else:
                 from .reasoning.pybackend import PythonBackend
 
@@ -117,10 +117,18 @@ def load_rulebase(rules_dir: Path | str | None = None, kb_dir: Path | str | None
     only when it has no errors; errors always raise.
     """
     with without_gc():
-        rb = _load_rulebase(rules_dir, kb_dir, rule_files)
-    # the rule base lives as long as the process: keep the collector from walking it again on
-    # every collection during evaluation (3x the cases/s at 5,000 rules). Frozen objects are
-    # still freed by reference counting when dropped.
+        return _load_rulebase(rules_dir, kb_dir, rule_files)
+
+
+def keep_resident(rb: RuleBase, *engines: str) -> RuleBase:
+    """For a process that keeps ``rb`` for its whole life (the CLI, a batch worker, the
+    server): build the backends of ``engines`` now and move everything built so far out of the
+    cyclic collector's sight (``gc.freeze``), so that it does not walk the rule base again on
+    every collection during evaluation (3x the cases/s at 5,000 rules). Frozen objects are
+    still freed by reference counting. A process-wide setting: the library never calls it on
+    its own; entry points do."""
+    for engine in engines:
+        rb.backend(engine)
     gc.freeze()
     return rb
 

@@ -163,3 +163,23 @@ def test_diff_across_the_161_vi_amendment_by_assessment_date():
     assert ("mandatory_claim", "holds", None) in steps and ("claim_letter", None, "holds") in steps
     res = run("rules", "diff", "--from", "2018-07-01", "--to", "2018-07-04", "--date-field", "assesment_date", cases)
     assert res.exit_code == 2 and "did you mean 'assessment_date'" in res.output
+
+
+def test_lint_is_pure_and_in_the_python_api():
+    """Three calls in one process give the same report, and the cached rule base keeps its own
+    warnings (the CLI used to append to them: 74, then 148, then 222 warnings)."""
+    import datetime as _dt
+
+    import kzcopyright
+    from kzcopyright.engine.rulebase import load_rulebase
+
+    rb = load_rulebase(RULES, KB)
+    before = list(rb.warnings)
+    reports = [kzcopyright.lint(RULES, KB, today=_dt.date(2030, 1, 1)) for _ in range(3)]
+    assert len({len(r.warnings) for r in reports}) == 1 and reports[0].warnings
+    assert all(r.ok for r in reports) and reports[0].summary().startswith("ok: ")
+    assert rb.warnings == before
+    runner = CliRunner()
+    outs = [runner.invoke(cli, ["--rules", str(RULES), "--kb", str(KB), "rules", "lint", "--today", "2030-01-01"])
+            for _ in range(2)]
+    assert outs[0].output == outs[1].output and outs[0].exit_code == 0

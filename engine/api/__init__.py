@@ -39,6 +39,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "analyze",
+    "lint",
     "consult",
     "batch",
     "load_rulebase",
@@ -71,6 +72,15 @@ def analyze(
     scenario = load_case(rb, case, example=example)
     name, _notice = choose_engine(engine)
     return evaluate_case(rb, scenario, name)
+
+
+def lint(rules: str | Path | None = None, kb: str | Path | None = None, *, today: Any = None) -> Any:
+    """Check a rule base (default: the bundled one) as ``kzcopyright rules lint`` does: a
+    ``LintReport`` with ``errors``, ``warnings`` (located diagnostics) and ``summary()``.
+    Pure: it does not change the loaded rule base, so repeated calls give the same report."""
+    from kzcopyright.engine.workflows.lint import lint as _lint
+
+    return _lint(rules, kb, today=today)
 
 
 def consult(case: Any = None, *, rules: str | Path | None = None, kb: str | Path | None = None,

@@ -102,6 +102,10 @@ class Defeat:
 
 @dataclass(frozen=True)
 class VarInfo:
+    """What the compiler knows of a rule variable: its value type, the entity type a reference
+    points to, whether it is always known (bound to a key or a required reference), and where
+    it is bound."""
+
     vtype: str
     to: str | None
     entity: bool  # bound to a key or a ref: always known

@@ -18,10 +18,10 @@ from typing import Any
 from ..errors import Diagnostics, Location, suggest
 from .expr import Expr, ExprError, describe, static_type_of, typecheck, variables
 from .kb import KB, Attribute, ParamValue
-from .model import AnyOf, Condition, Defeat, Head, HeadValue, Not, Pattern, Rule, Test
+from .model import AnyOf, Condition, Defeat, Head, HeadValue, Not, Pattern, Rule, Test, VarInfo
 from .values import NUMERIC_UNITS
 
-__all__ = ["Program", "Branch", "CPattern", "CTest", "CHead", "compile_program", "AUX_PREFIX", "DEFEAT_PREFIX"]
+__all__ = ["Program", "Branch", "CPattern", "CTest", "compile_program", "AUX_PREFIX", "DEFEAT_PREFIX"]
 
 AUX_PREFIX = "$aux:"
 DEFEAT_PREFIX = "$defeat:"
@@ -47,20 +47,6 @@ class CPattern:
     same_as: str | None = None  # alias of an earlier pattern on the same entity (joined by key)
 
 
-@dataclass(frozen=True)
-class CHead:
-    type: str
-    attrs: tuple[tuple[str, HeadValue], ...]
-    loc: Location
-
-
-@dataclass(frozen=True)
-class CDefeat:
-    target: str  # rule id
-    match: tuple[tuple[str, str], ...]
-    loc: Location
-
-
 @dataclass
 class Branch:
     uid: str  # "<rule uid>#<n>" or "<rule uid>#<n>~aux<k>"
@@ -68,9 +54,9 @@ class Branch:
     index: int
     positives: tuple[CPattern, ...]
     negations: tuple[CPattern, ...]
-    heads: tuple[CHead, ...]
-    defeats: tuple[CDefeat, ...]
-    var_types: dict[str, tuple[str, str | None, bool]]  # var -> (vtype, ref target, entity)
+    heads: tuple[Head, ...]
+    defeats: tuple[Defeat, ...]
+    var_types: dict[str, VarInfo]  # var -> its type, ref target, and whether it is always known
     var_source: dict[str, tuple[str, str]]  # var -> (alias, attr)
     aux: bool = False
     stratum: int = 0
@@ -212,10 +198,10 @@ class _Compiler:
         defeats: tuple[Defeat, ...],
         used_anywhere: set[str],
         bound_at: dict[str, Location],
-        outer: dict[str, tuple[str, str | None, bool]],
+        outer: dict[str, VarInfo],
         aux: bool = False,
     ) -> Branch | None:
-        var_types: dict[str, tuple[str, str | None, bool]] = dict(outer)
+        var_types: dict[str, VarInfo] = dict(outer)
         var_source: dict[str, tuple[str, str]] = {}
         positives: list[CPattern] = []
         negations: list[CPattern] = []
@@ -247,7 +233,7 @@ class _Compiler:
                     if t.op == "=" and var not in var_types:
                         # a reference is always known if required, or if the pattern demands it
                         entity = a.type == "ref" and (a.required or t.attr in stated)
-                        var_types[var] = (a.type, a.to, entity)
+                        var_types[var] = VarInfo(a.type, a.to, entity, t.operand.loc)
                         var_source[var] = (alias, t.attr)
                         binds.append((var, t.attr))
                         bound_at.setdefault(var, t.operand.loc)
@@ -275,7 +261,7 @@ class _Compiler:
                 ok = False
             else:
                 negations.append(CPattern(f"n{k}", neg.type, neg.tests, (), neg.loc))
-        cheads: list[CHead] = []
+        cheads: list[Head] = []
         uses_default_date = False
         for h in heads:
             for name, hv in h.attrs:
@@ -309,24 +295,22 @@ class _Compiler:
                                  f"${hv.value} can take values that '{h.type}.{name}' does not have: "
                                  + ", ".join(extra[:5]) + (" …" if len(extra) > 5 else ""))
                         ok = False
-                    elif a.type == "ref" and a.required and not vt[2]:
+                    elif a.type == "ref" and a.required and not vt.entity:
                         self.err(rule, hv.loc, "unknown-reference",
                                  f"'{h.type}.{name}' is a required reference: fill it from an entity's key or a "
                                  f"required reference, not from ${hv.value} (which may be unknown)")
                         ok = False
-                    elif (a.type == "ref") != (vt[0] == "ref") or \
-                            static_type_of(vt[0]) != static_type_of(a.type) or (a.type == "ref" and a.to != vt[1]):
+                    elif (a.type == "ref") != (vt.vtype == "ref") or \
+                            static_type_of(vt.vtype) != static_type_of(a.type) or (a.type == "ref" and a.to != vt.to):
                         self.err(rule, hv.loc, "type-mismatch",
                                  f"${hv.value} is {self.describe_var(vt)} but '{h.type}.{name}' is {self.describe_attr(a)}")
                         ok = False
-                    elif vt[0] == "enum" and a.type == "enum":
-                        pass
                 elif hv.kind == "expr":
                     e: Expr = hv.value
                     for var, _col in variables(e):
                         used_anywhere.add(var)
                     try:
-                        st = typecheck(e, {v: t[0] for v, t in var_types.items()},
+                        st = typecheck(e, {v: info.vtype for v, info in var_types.items()},
                                        {n: p.type for n, p in self.kb.parameters.items()})
                     except ExprError as exc:
                         loc = Location(hv.loc.path, hv.loc.line, hv.col0 + max(exc.col, 1) - 1)
@@ -342,8 +326,8 @@ class _Compiler:
                         ok = False
                     if _uses_default_date(e):
                         uses_default_date = True
-            cheads.append(CHead(h.type, h.attrs, h.loc))
-        cdefeats: list[CDefeat] = []
+            cheads.append(h)
+        cdefeats: list[Defeat] = []
         for d in defeats:
             for _attr, var in d.match:
                 if var not in var_types:
@@ -351,11 +335,11 @@ class _Compiler:
                     ok = False
                     continue
                 used_anywhere.add(var)
-                if not var_types[var][2]:
+                if not var_types[var].entity:
                     self.err(rule, d.loc, "bad-match",
-                             f"defeats: match through entity variables only (${var} is a {var_types[var][0]} value)")
+                             f"defeats: match through entity variables only (${var} is a {var_types[var].vtype} value)")
                     ok = False
-            cdefeats.append(CDefeat(d.target, d.match, d.loc))
+            cdefeats.append(d)
         if not ok:
             return None
         return Branch(uid, rule, index, tuple(positives), tuple(negations), tuple(cheads), tuple(cdefeats),
@@ -366,7 +350,7 @@ class _Compiler:
         rule: Rule,
         body: list[Item],
         loc: Location,
-        outer: dict[str, tuple[str, str | None, bool]],
+        outer: dict[str, VarInfo],
         used_anywhere: set[str],
         aux_uid: str,
         positive_types: set[str] = frozenset(),  # type: ignore[assignment]
@@ -389,10 +373,10 @@ class _Compiler:
                         simple = False
                         break
                     used_anywhere.add(var)
-                    if not outer[var][2] or a.type != "ref" or not a.required:
+                    if not outer[var].entity or a.type != "ref" or not a.required:
                         self.err(rule, t.operand.loc, "bad-negation",
                                  f"a negated condition may join the rest of the rule only through entities "
-                                 f"(${var} is a {outer[var][0]} value)")
+                                 f"(${var} is a {outer[var].vtype} value)")
                         ok = False
                         continue
                     used_anywhere.add(var)
@@ -408,16 +392,16 @@ class _Compiler:
         # shared variables: outer variables referenced inside
         shared = sorted(v for v in _vars_in(body) if v in outer)
         used_anywhere.update(shared)
-        bad = [v for v in shared if not outer[v][2]]
+        bad = [v for v in shared if not outer[v].entity]
         for v in bad:
             self.err(rule, _var_loc(body, v) or loc, "bad-negation",
                      f"a negated condition may join the rest of the rule only through entities "
-                     f"(${v} is a {outer[v][0]} value)")
+                     f"(${v} is a {outer[v].vtype} value)")
         if bad:
             return None
         aux_type = AUX_PREFIX + aux_uid
         self.aux_types[aux_type] = {
-            v: Attribute(v, "ref", {}, {}, {}, (), {}, outer[v][1], None, True, loc) for v in shared
+            v: Attribute(v, "ref", {}, {}, {}, (), {}, outer[v].to, None, True, loc) for v in shared
         }
         # inner variables that are outer are joined, not re-bound: seed them as "outer" types
         head = Head(aux_type, tuple((v, HeadValue("var", v, loc, "$" + v)) for v in shared), loc)
@@ -437,14 +421,14 @@ class _Compiler:
         shared_tests = tuple(CTest(v, "=", "var", v, loc) for v in shared)
         return CPattern("n", aux_type, shared_tests, (), loc)
 
-    def compatible(self, rule: Rule, t: Test, a: Attribute, vt: tuple[str, str | None, bool], tname: str) -> bool:
+    def compatible(self, rule: Rule, t: Test, a: Attribute, vt: VarInfo, tname: str) -> bool:
         op = t.op
         if op == "contains":
-            ok = vt[0] in ("enum", "string")
-        elif a.type == "ref" or vt[0] == "ref":
-            ok = a.type == vt[0] == "ref" and (a.to == vt[1] or a.to is None or vt[1] is None)
+            ok = vt.vtype in ("enum", "string")
+        elif a.type == "ref" or vt.vtype == "ref":
+            ok = a.type == vt.vtype == "ref" and (a.to == vt.to or a.to is None or vt.to is None)
         else:
-            ok = static_type_of(a.type) == static_type_of(vt[0])
+            ok = static_type_of(a.type) == static_type_of(vt.vtype)
         if not ok:
             self.err(rule, t.operand.loc, "type-mismatch",
                      f"'{tname}.{t.attr}' is {self.describe_attr(a)} but ${t.operand.value} is {self.describe_var(vt)}")
@@ -457,10 +441,10 @@ class _Compiler:
         return describe(static_type_of(a.type)) if a.type in NUMERIC_UNITS else a.type
 
     @staticmethod
-    def describe_var(vt: tuple[str, str | None, bool]) -> str:
-        if vt[0] == "ref":
-            return f"a reference to {vt[1]}"
-        return describe(static_type_of(vt[0])) if vt[0] in NUMERIC_UNITS else vt[0]
+    def describe_var(vt: VarInfo) -> str:
+        if vt.vtype == "ref":
+            return f"a reference to {vt.to}"
+        return describe(static_type_of(vt.vtype)) if vt.vtype in NUMERIC_UNITS else vt.vtype
 
 
 def _uses_default_date(e: Expr) -> bool:

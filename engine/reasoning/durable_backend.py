@@ -125,7 +125,7 @@ def _pattern(program: Program, b: Branch, p: CPattern, mode: str, negated: bool,
         src = b.var_source.get(t.value)
         if src is None:
             continue
-        entity = _is_entity_attr(program, p.type, t.attr) and b.var_types[t.value][2]
+        entity = _is_entity_attr(program, p.type, t.attr) and b.var_types[t.value].entity
         if mode == U and not entity:
             continue  # may read an absent attribute: the action checks it
         if mode == L:

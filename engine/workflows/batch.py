@@ -91,9 +91,9 @@ Record = tuple[str | tuple[str, int, int], list[str] | None]
 
 
 def _init_worker(rules: str | None, kb: str | None, engine: str, fault: str, spool: str, timeout: float) -> None:
-    from ..rulebase import load_rulebase
+    from ..rulebase import keep_resident, load_rulebase
 
-    _W["rb"] = load_rulebase(rules, kb)
+    _W["rb"] = keep_resident(load_rulebase(rules, kb), engine)
     _W["engine"] = engine
     _W["fault"] = fault
     _W["spool"] = spool
