@@ -699,7 +699,10 @@ def rules_diff(project: Project, paths: tuple[Path, ...], day_from: Any, day_to:
     """Impact report: which cases change outcome between two dates, or two rule trees.
 
     With --from/--to each case is re-evaluated as if its act happened on each date (all its
-    dates move together); with --against, under the current and the other rule tree.
+    dates move together); with --against, under the current and the other rule tree — and
+    with both, the current tree on the --from date against the other tree on the --to date
+    (e.g. the law today against an amendment on its first day). A case that cannot be
+    evaluated on either side is named and the command exits 1.
     """
     import json as _json
 
@@ -708,25 +711,26 @@ def rules_diff(project: Project, paths: tuple[Path, ...], day_from: Any, day_to:
     from kzcopyright.engine.rulebase import load_rulebase
 
     if against is None and (day_from is None or day_to is None):
-        raise click.UsageError("give --from DATE --to DATE, or --against DIR")
+        raise click.UsageError("give --from DATE --to DATE, or --against DIR (optionally with --from/--to)")
+    d_from = day_from.date() if day_from else None
+    d_to = day_to.date() if day_to else None
     try:
         rb = project.rulebase
         scenarios = load_case_files(rb, _cases_paths(project, paths))
-        if against is not None:
-            other = load_rulebase(against, against_kb or project.kb)
-            report = diff_corpus(scenarios, rb, other, engine)
-            labels = (str(project.rules or "rules"), str(against))
-        else:
-            if date_field is not None:
-                case_t = rb.kb.types.get("case")
-                dates = [a.name for a in case_t.attributes.values() if a.type == "date"] if case_t else []
-                if date_field not in dates:
-                    from kzcopyright.engine.errors import suggest
+        if date_field is not None:
+            case_t = rb.kb.types.get("case")
+            dates = [a.name for a in case_t.attributes.values() if a.type == "date"] if case_t else []
+            if date_field not in dates:
+                from kzcopyright.engine.errors import suggest
 
-                    raise click.UsageError(f"'{date_field}' is not a date of the case "
-                                           f"({suggest(date_field, dates) or ', '.join(dates)})")
-            report = diff_corpus(scenarios, rb, rb, engine, day_from.date(), day_to.date(), date_field)
-            labels = (day_from.date().isoformat(), day_to.date().isoformat())
+                raise click.UsageError(f"'{date_field}' is not a date of the case "
+                                       f"({suggest(date_field, dates) or ', '.join(dates)})")
+        other = load_rulebase(against, against_kb or project.kb) if against is not None else rb
+        report = diff_corpus(scenarios, rb, other, engine, d_from, d_to, date_field)
+        side_a = str(project.rules or "rules") if against is not None else ""
+        side_b = str(against) if against is not None else ""
+        labels = (" ".join(x for x in (side_a, d_from.isoformat() if d_from else "") if x),
+                  " ".join(x for x in (side_b, d_to.isoformat() if d_to else "") if x))
     except KzError as exc:
         _fail(exc)
         return
@@ -734,6 +738,8 @@ def rules_diff(project: Project, paths: tuple[Path, ...], day_from: Any, day_to:
         click.echo(_json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False))
     else:
         _echo_wrapped(diff_lines(report, *labels))
+    if report.get("errors"):
+        sys.exit(1)
 
 
 @cli.group("kb")

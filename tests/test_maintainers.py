@@ -183,3 +183,26 @@ def test_lint_is_pure_and_in_the_python_api():
     outs = [runner.invoke(cli, ["--rules", str(RULES), "--kb", str(KB), "rules", "lint", "--today", "2030-01-01"])
             for _ in range(2)]
     assert outs[0].output == outs[1].output and outs[0].exit_code == 0
+
+
+def test_diff_names_cases_it_cannot_evaluate_and_exits_1(tmp_path):
+    broken = tmp_path / "rules"
+    shutil.copytree(RULES, broken)
+    f = broken / "copyright_law" / "art_049.yaml"
+    f.write_text(f.read_text().replace("param(mci, $d)", "param(mci, add_years($d, 30))", 1))
+    res = run("rules", "diff", "--against", str(broken), SEED)
+    assert res.exit_code == 1, res.output
+    flat = " ".join(res.output.split())
+    assert "1 could not be evaluated" in flat and "could not evaluate case seed-photos-copied" in flat
+    assert "has no value in force" in flat
+
+
+def test_diff_against_combines_with_dates(tmp_path):
+    """The law on one date against an amended tree on another: both differences show."""
+    amended = tmp_path / "rules"
+    shutil.copytree(RULES, amended)
+    res = run("rules", "diff", "--against", str(amended), "--from", "2021-06-15", "--to", "2024-06-15", SEED)
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.output.split())
+    assert "2021-06-15 ->" in flat and "2024-06-15: 1 of 1 cases change" in flat
+    assert "mci_rate: 2,917 -> 3,692" in flat

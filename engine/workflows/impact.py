@@ -103,8 +103,10 @@ def _only_dates_moved(change: dict[str, Any], delta: _dt.timedelta) -> bool:
 
 
 def diff_lines(report: dict[str, Any], label_a: str, label_b: str) -> list[str]:
-    out = [f"Impact: {label_a} -> {label_b}: {len(report['cases'])} of {report['compared']} cases change."]
-    for err in report.get("errors", []):
+    errors = report.get("errors", [])
+    out = [f"Impact: {label_a} -> {label_b}: {len(report['cases'])} of {report['compared']} cases change"
+           + (f"; {len(errors)} could not be evaluated (listed below; the report is incomplete)." if errors else ".")]
+    for err in errors:
         out.append(f"  could not evaluate case {err['case']} ({err['file']}): {err['error']}")
     if report["by_article"]:
         out.append("")
