@@ -59,8 +59,10 @@ def test_consult_replay_reaches_the_marketplace_analysis(tmp_path):
     r = evaluate_case(rb, load_case(rb, saved), "python")
     assert r.status_of("infringement") == "holds"
     assert r.status_of("compensation") == "holds"
-    assert {c.status for c in r.find("criminal_liability")} == {"undetermined"}
-    assert [u.attribute for u in r.undetermined] == ["damage_tenge"]
+    # the seller is a legal entity: no criminal liability of its own; its unnamed officer's is undetermined
+    assert r.find("criminal_liability") == []
+    assert {c.status for c in r.find("officer_liability")} == {"undetermined"}
+    assert [u.attribute for u in r.undetermined] == ["acted_by", "damage_tenge", "intent"]
 
 
 def test_consult_session_api_back_and_unknown():
@@ -173,7 +175,7 @@ def test_batch_many_cases_nothing_lost(tmp_path):
     ok = [r for r in recs if "error" not in r]
     assert [r["id"] for r in ok] == sorted(r["id"] for r in ok)  # input order
     by_damage = {r["id"]: {c["attributes"]["part"] for c in r["conclusions"]
-                           if c["type"] == "criminal_liability" and c["status"] == "holds"} for r in ok}
+                           if c["type"] == "art198_part" and c["status"] == "holds"} for r in ok}
     assert by_damage["c00002"] == {"2"} and by_damage["c00003"] == {"3"} and by_damage["c00001"] == {"1"}
     assert "2000 cases" in res.output and f"{bad} errors" in res.output
 

@@ -26,11 +26,20 @@ def test_marketplace_conclusions(rb, engine):
     assert comp.attributes["min_tenge"] == 291_700
     assert comp.attributes["max_tenge"] == 43_755_000
     assert "copyright_law/49/1/6" in comp.citations
-    # the damage is not stated: which part of Art. 198 applies is undetermined
+    # the damage is not stated: which part of Art. 198 describes the act is undetermined
     for part in ("1", "2"):
-        c = r.find("criminal_liability", use="listing", part=part)[0]
+        c = r.find("art198_part", use="listing", part=part)[0]
         assert c.status == "undetermined"
         assert [d.attribute for d in c.depends_on] == ["damage_tenge"]
+    # the seller is a legal entity: never criminally liable itself, no penalty is attributed to it;
+    # the liability of the officer or employee who committed the act waits for that person to be named
+    assert r.find("criminal_liability") == []
+    assert r.status_of("not_criminally_liable", party="seller", reason="legal_entity") == "holds"
+    for part in ("1", "2", "3"):
+        c = r.find("officer_liability", use="listing", part=part)[0]
+        assert c.status == "undetermined"
+        assert "person" not in c.attributes
+        assert {d.attribute for d in c.depends_on} >= {"acted_by", "intent"}
     assert r.undetermined[0].fact == "use:listing"
     assert "Not legal advice" in r.disclaimer
     assert any("MCI" in a.text["en"] for a in r.assumptions)
@@ -108,13 +117,20 @@ def test_art198_parts_by_damage(rb, engine, damage, holds, defeated):
 
     data = yaml.safe_load((KB / "examples" / "marketplace-photos.yaml").read_text())
     data["facts"][3]["use"]["damage_tenge"] = damage
+    # the example's seller is a legal entity; here an adult natural person who acted with intent
+    data["facts"][2]["party"].update(kind="natural_person", age_at_act=30)
+    data["facts"][3]["use"]["intent"] = "direct"
     r = evaluate_case(rb, load_case(rb, data), engine)
-    statuses = {c.attributes["part"]: c.status for c in r.find("criminal_liability")}
+    statuses = {c.attributes["part"]: c.status for c in r.find("art198_part")}
     assert statuses[holds] == "holds"
     for part in defeated:
         assert statuses[part] == "defeated"
     assert sorted(p for p, s in statuses.items() if s == "holds") == [holds]
+    liable = {c.attributes["part"]: c.status for c in r.find("criminal_liability")}
+    assert liable == {holds: "holds"}
     if holds == "3":
         c = r.find("criminal_liability", part="3")[0]
         assert c.attributes["max_fine_tenge"] == 5000 * 2917
-        assert c.attributes["limitation_ends"] == "2026-06-15"
+        assert c.attributes["max_restriction_years"] == 5 and c.attributes["max_disqualification_years"] == 3
+        lim = r.find("criminal_limitation", part="3")[0]
+        assert lim.attributes["ends"] == "2026-06-15"

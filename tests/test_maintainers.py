@@ -59,7 +59,8 @@ def test_rules_show_and_kb_article():
     assert res.exit_code == 0, res.output
     out = " ".join(res.output.split())
     assert "in force 2015-01-01" in out and "cites: criminal_code/198/2" in out
-    assert "exception to: criminal_code.198.1.misappropriation, criminal_code.198.1.unlawful_use" in out
+    assert ("exception to: criminal_code.198.1.coercion, criminal_code.198.1.counterfeit_for_sale, "
+            "criminal_code.198.1.misappropriation, criminal_code.198.1.unlawful_use") in out
     assert "criminal_code.198.3.large_damage" in out  # an exception to it
     assert "depends on rules: criminal_code.198.1.act" in out
     res = run("rules", "show", "criminal_code.198.2.significant_damag")

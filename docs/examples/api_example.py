@@ -24,7 +24,7 @@ def analyse_example() -> None:
     result = kzcopyright.analyze(example="marketplace-photos")
     print(f"case {result.case_id!r}, engine {result.engine}")
     print("infringement:", result.status_of("infringement"))
-    print("criminal_liability part 2:", result.status_of("criminal_liability", part="2"))
+    print("art198_part part 2:", result.status_of("art198_part", part="2"))
     print("public_domain:", result.status_of("public_domain"))
 
     compensation = result.find("compensation")[0]
@@ -105,8 +105,8 @@ def small_batch(tmp: Path) -> None:
             print(f"  {record['id']} (line {record['line']}): error {d['code']}: {d['message']}")
         else:
             parts = sorted(c["attributes"]["part"] + ":" + c["status"] for c in record["conclusions"]
-                           if c["type"] == "criminal_liability")
-            print(f"  {record['id']}: criminal_liability {', '.join(parts)}")
+                           if c["type"] == "art198_part")
+            print(f"  {record['id']}: art198_part {', '.join(parts)}")
     print("  summary:", summary.conclusions["infringement: holds"], "x infringement: holds")
     again = kzcopyright.batch(inp, out, workers=2, resume=True)
     print(f"resume: {again.skipped} skipped, {again.errors} error(s) evaluated again")
