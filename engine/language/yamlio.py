@@ -27,6 +27,7 @@ class Limits:
     max_aliases = 100
     max_nodes = 200_000
     max_string = 100_000
+    max_digits = 100  # characters of one number (Python refuses to parse an int of 4,300 digits)
 
 
 LIMITS = Limits()
@@ -140,6 +141,8 @@ class _Converter:
         assert isinstance(node, yaml.ScalarNode)
         if len(node.value) > LIMITS.max_string:
             raise _Abort(self.loc(node), "too-long", f"string longer than {LIMITS.max_string} characters")
+        if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and len(node.value) > LIMITS.max_digits:
+            raise _Abort(self.loc(node), "too-long", f"number longer than {LIMITS.max_digits} characters")
         try:
             value = self.loader.construct_object(node, deep=True)
             if isinstance(value, str):
@@ -155,6 +158,10 @@ class _Converter:
             raise _Abort(self.loc(node), "yaml-value", f"bad value '{node.value}'") from None
         except yaml.YAMLError as exc:
             raise _Abort(self.loc(node), "yaml-value", f"bad value: {getattr(exc, 'problem', exc)}") from exc
+        except Exception:  # e.g. !!bool "maybe" (KeyError), !!timestamp "x" (AttributeError)
+            short = node.value if len(node.value) <= 40 else node.value[:40] + "…"
+            raise _Abort(self.loc(node), "yaml-value",
+                         f"bad value '{short}' for the tag {node.tag.rsplit(':', 1)[-1]}") from None
 
 
 class _Abort(Exception):
@@ -259,19 +266,23 @@ def load_text(text: str, path: str, diags: Diagnostics) -> Any:
 
 
 def read_text(path: Path, diags: Diagnostics, shown: str | None = None) -> str | None:
-    """Read a file as UTF-8; a missing, unreadable or non-text file becomes one diagnostic."""
+    """Read a file as UTF-8, at most ``LIMITS.max_bytes`` of it; a missing, unreadable,
+    special (a directory, a block device) or non-text file becomes one diagnostic. Pipes and
+    character devices are read within the limit (``/dev/zero`` is refused as too large; a FIFO
+    that nobody writes to reads as empty)."""
+    from ..fileio import FileTooLarge, read_limited
+
     name = shown or str(path)
     try:
-        if path.is_dir():
-            diags.error(Location(name, 0, 0), "not-a-file", "is a directory, not a file")
-            return None
-        size = path.stat().st_size
-        if size > LIMITS.max_bytes:
-            diags.error(Location(name, 1, 1), "too-large", f"file is larger than {LIMITS.max_bytes} bytes")
-            return None
-        data = path.read_bytes()
+        data = read_limited(path, LIMITS.max_bytes)
+    except FileTooLarge:
+        diags.error(Location(name, 1, 1), "too-large", f"file is larger than {LIMITS.max_bytes} bytes")
+        return None
     except FileNotFoundError:
         diags.error(Location(name, 0, 0), "no-such-file", "no such file")
+        return None
+    except IsADirectoryError:
+        diags.error(Location(name, 0, 0), "not-a-file", "is a directory, not a file")
         return None
     except PermissionError:
         diags.error(Location(name, 0, 0), "unreadable", "permission denied")
@@ -282,7 +293,10 @@ def read_text(path: Path, diags: Diagnostics, shown: str | None = None) -> str |
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        diags.error(Location(name, 1, 1), "encoding", f"not UTF-8 text (byte {exc.start})")
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = len(data[data.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")) + 1
+        diags.error(Location(name, line, col), "encoding",
+                    f"not UTF-8 text (byte 0x{data[exc.start]:02X} at offset {exc.start})")
         return None
 
 

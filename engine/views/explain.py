@@ -393,7 +393,10 @@ def why_not_lines(rb: RuleBase, result: Result, tname: str, attrs: dict[str, str
         elif not changes.bound_hit:
             out.append("No change of up to "
                        f"{changes.max_size} fact{'s' if changes.max_size > 1 else ''} makes it hold.")
-        if changes.bound_hit:
+        if changes.bound_hit and changes.stopped == "time":
+            out.append(f"  (search stopped at its time bound of {changes.max_seconds:g} s after {changes.evaluations} "
+                       "evaluations; a smaller or another change may exist: raise --max-seconds)")
+        elif changes.bound_hit:
             out.append(f"  (search stopped at its bound of {changes.max_evals} evaluations; a larger change may exist)")
         out.append(f"  ({changes.evaluations} alternative cases evaluated)")
     return out
@@ -409,6 +412,8 @@ class ChangeSearch:
     bound_hit: bool
     max_size: int
     max_evals: int
+    max_seconds: float = 0.0
+    stopped: str = ""  # "", "evaluations" or "time": which bound ended the search
 
 
 def apply_changes(scenario: Scenario, changes: Iterable[tuple[str, str, Any]]) -> Scenario:
@@ -514,13 +519,19 @@ def _candidate_values(rb: RuleBase, scenario: Scenario, branches: list[Branch], 
 
 
 def minimal_changes(rb: RuleBase, scenario: Scenario, tname: str, attrs: dict[str, str], *,
-                    max_size: int = 2, max_evals: int = 400) -> ChangeSearch:
+                    max_size: int = 2, max_evals: int = 400, max_seconds: float = 20.0) -> ChangeSearch:
     """The smallest sets of changes to stated or unknown facts that make the conclusion hold.
 
     The search is bounded: candidate attributes are the askable attributes (with a question)
     that the rules leading to the conclusion test; candidate values come from the vocabulary
-    (booleans, enum values) and from the thresholds the rules compare with.
+    (booleans, enum values) and from the thresholds the rules compare with. It stops at
+    ``max_evals`` evaluations or after ``max_seconds`` (each evaluation of a large case takes
+    long), and says which bound stopped it.
     """
+    import time
+
+    deadline = time.monotonic() + max_seconds
+    stopped = ""
     types, branches = _cone(rb, tname)
     tested: dict[str, set[str]] = {}
     for b in branches:
@@ -575,7 +586,10 @@ def minimal_changes(rb: RuleBase, scenario: Scenario, tname: str, attrs: dict[st
             if any(set(s).issubset(combo) for s in solutions):
                 continue
             if evaluations >= max_evals:
-                bound_hit = True
+                bound_hit, stopped = True, "evaluations"
+                break
+            if evaluations and time.monotonic() > deadline:
+                bound_hit, stopped = True, "time"
                 break
             try:
                 ok = holds(list(combo))
@@ -585,7 +599,7 @@ def minimal_changes(rb: RuleBase, scenario: Scenario, tname: str, attrs: dict[st
                 solutions.append(list(combo))
         if solutions or bound_hit:
             break
-    return ChangeSearch(solutions[:8], evaluations, bound_hit, max_size, max_evals)
+    return ChangeSearch(solutions[:8], evaluations, bound_hit, max_size, max_evals, max_seconds, stopped)
 
 
 # ---- what if ------------------------------------------------------------------------------------
