@@ -12,8 +12,10 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,7 +24,7 @@ import yaml
 from click.testing import CliRunner
 
 from kzcopyright.cli.main import cli
-from kzcopyright.engine.errors import EvaluationError, InputError
+from kzcopyright.engine.errors import EvaluationError, InputError, KzError
 from kzcopyright.engine.rulebase import evaluate_case, load_case, load_rulebase
 
 from .conftest import ENGINES, KB, RULES, needs_durable
@@ -53,7 +55,111 @@ def _no_traceback(res) -> None:
 
 # ---- output targets: nothing replaced but a regular file ---------------------------------------------
 
+def test_output_through_a_symlink_to_a_device_keeps_both(tmp_path):
+    link = tmp_path / "out"
+    link.symlink_to("/dev/null")
+    res = _cli(["analyze", "--example", "marketplace-photos", "-o", str(link)])
+    assert res.exit_code == 0, res.output
+    assert link.is_symlink() and os.readlink(link) == "/dev/null"
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_output_through_a_symlink_to_a_file_updates_the_target(tmp_path):
+    target = tmp_path / "real.txt"
+    target.write_text("old")
+    target.chmod(0o640)
+    link = tmp_path / "link.txt"
+    link.symlink_to(target.name)
+    res = _cli(["analyze", "--example", "marketplace-photos", "-o", str(link)])
+    assert res.exit_code == 0, res.output
+    assert link.is_symlink() and target.read_text().startswith("Case:")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # the mode of the file replaced is kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.txt", "real.txt"]
+
+
+@pytest.mark.skipif(not ROOT, reason="mknod needs root")
+def test_output_onto_a_full_device_fails_and_keeps_the_node(tmp_path):
+    full = tmp_path / "full"
+    os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    res = _cli(["analyze", "--example", "marketplace-photos", "-o", str(full)])
+    assert res.exit_code == 1 and "No space left on device" in res.output
+    assert stat.S_ISCHR(full.lstat().st_mode)  # still the device, not a regular file
+    _no_traceback(res)
+
+
+def test_output_into_a_fifo_is_written_through(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    res = _cli(["analyze", "--example", "marketplace-photos", "--format", "json", "-o", str(fifo)])
+    reader.join(30)
+    assert res.exit_code == 0, res.output
+    assert b'"marketplace-photos"' in got[0]
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_output_onto_a_directory_or_an_empty_name_is_refused(tmp_path):
+    res = _cli(["analyze", "--example", "marketplace-photos", "-o", ""])
+    assert res.exit_code == 2 and "needs a file name" in res.output
+    sock_dir = tmp_path / "d"
+    sock_dir.mkdir()
+    from kzcopyright.engine.errors import OutputError
+    from kzcopyright.engine.fileio import write_atomic
+
+    with pytest.raises(OutputError, match="is a directory"):
+        write_atomic(sock_dir, "x")
+    assert sock_dir.is_dir()
+
+
+def test_write_errors_are_one_line(tmp_path):
+    (tmp_path / "file").write_text("x")
+    for target in (tmp_path / "missing" / "g.dot", tmp_path / "file" / "g.dot"):
+        res = _cli(["rules", "graph", "-o", str(target)])
+        assert res.exit_code == 1 and res.output.startswith("error: cannot write"), res.output
+        _no_traceback(res)
+    res = _cli(["graph", "--example", "marketplace-photos", "-o", str(tmp_path / "missing" / "g.dot")])
+    assert res.exit_code == 1 and "no such folder" in res.output
+
+
+def test_broken_pipe_and_full_stdout(tmp_path):
+    # a reader that closes the pipe early: quiet (as `| head` does)
+    link = tmp_path / "stdout"
+    link.symlink_to("/dev/stdout")
+    for args in (["analyze", "--example", "marketplace-photos", "--format", "json"],
+                 ["analyze", "--example", "marketplace-photos", "--format", "json", "-o", str(link)]):
+        p = subprocess.Popen([EXE, *BASE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert p.stdout is not None and p.stderr is not None
+        p.stdout.read(10)
+        p.stdout.close()
+        err = p.stderr.read().decode()
+        p.wait(60)
+        assert err == "", err
+    assert link.is_symlink()
+    # standard output on a full disk: one line, exit 1
+    with open("/dev/full", "w") as full:
+        res = subprocess.run([EXE, *BASE, "rules", "graph"], stdout=full, stderr=subprocess.PIPE, text=True,
+                             timeout=60)
+    assert res.returncode == 1 and res.stderr.strip() == "error: cannot write the output: No space left on device"
+
+
 # ---- special input files: refused or read within the limit, never a hang -----------------------
+
+def test_fifo_and_zero_inputs_do_not_hang(tmp_path):
+    fifo = tmp_path / "f.yaml"
+    os.mkfifo(fifo)
+    res = _run([*BASE, "analyze", str(fifo)], timeout=30)
+    assert res.returncode == 1 and "empty" in res.stderr
+    res = _run([*BASE, "analyze", "/dev/zero"], timeout=30)
+    assert res.returncode == 1 and "larger than" in res.stderr
+    res = _run([*BASE, "consult", "--answers", "/dev/zero"], timeout=30)
+    assert res.returncode == 1 and "larger than" in res.stderr
+    # a pipe is still a way in
+    res = subprocess.run([EXE, *BASE, "analyze", "/dev/stdin"], input=EXAMPLE_TEXT, capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 0 and "marketplace" in res.stdout
+
 
 def test_special_files_in_a_kb_or_rules_folder_are_reported(tmp_path):
     kb = tmp_path / "kb"
@@ -90,6 +196,36 @@ def test_a_folder_that_is_not_a_rule_base_is_refused_fast(tmp_path):
 
 
 # ---- tracebacks instead of a located error ----------------------------------------------------------
+
+@pytest.mark.parametrize("content,message", [
+    (b"use:use.damage_tenge: caf\xe9\n", "not UTF-8 text"),
+    (b"a: !!python/name:os.system\n", "is not allowed"),
+    (b"a: 1\n---\nb: 2\n", "another document"),
+    (b"[1, 2]\n", "must map fact.attribute to a value"),
+    (b"use:use.acts: [1, {a: 1}]\n", "must be a value or a list of values"),
+    (b"use:use.damage_tenge: " + b"9" * 5000 + b"\n", "number longer than"),
+])
+def test_bad_answers_files_give_located_errors(tmp_path, content, message):
+    p = tmp_path / "answers.yaml"
+    p.write_bytes(content)
+    res = _cli(["consult", "--answers", str(p)])
+    assert res.exit_code == 1 and message in res.output, res.output
+    assert re.search(r"answers\.yaml:\d+:\d+: ", res.output)
+    _no_traceback(res)
+
+
+def test_odd_answer_values_are_reported_and_the_interview_goes_on(tmp_path):
+    p = tmp_path / "answers.yaml"
+    p.write_text("use:use.damage_tenge: .inf\nwork:work.kind: [1, 2]\nuse:use.acts: [reproduction, 7]\n")
+    res = _cli(["consult", "--answers", str(p)])
+    assert res.exit_code == 0, res.output
+    assert "'inf' is not a number" in res.output and "Consultation complete" in res.output
+    for typed in ("inf", "²", "nan", "1,5", "1e999999"):
+        res = _cli(["consult", "--example", "marketplace-photos"], input=f"{typed}\n" + "unknown\n" * 40)
+        assert res.exit_code == 0, res.output
+        assert "Consultation complete" in res.output
+        _no_traceback(res)
+
 
 @pytest.mark.parametrize("value,message", [
     ("use:listing.damage_tenge=inf", "'inf' is not a number"),
@@ -223,6 +359,20 @@ def test_graph_of_hostile_names_and_long_keys_renders(tmp_path):
     assert "<a " not in svg and "href" not in svg  # no link at all: the hostile id is only text
 
 
+def test_a_renderer_failure_falls_back_to_the_dot_text(tmp_path, monkeypatch):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "dot").write_text("#!/bin/sh\necho 'Error: syntax error in line 1 near x' >&2\nexit 1\n")
+    (fake / "dot").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    res = _cli(["graph", "--example", "marketplace-photos", "-o", str(tmp_path / "g.svg")])
+    assert res.exit_code == 0, res.output
+    assert "Graphviz could not draw the graph (Error: syntax error in line 1 near x)" in res.output
+    assert (tmp_path / "g.dot").read_text().startswith("digraph reasoning")
+    res = _cli(["analyze", "--example", "marketplace-photos", "--format", "html"])
+    assert res.exit_code == 0 and "The graph could not be drawn here: Graphviz could not draw" in res.output
+
+
 # ---- wrong answers ------------------------------------------------------------------------------
 
 def _many_listings(n: int) -> dict:
@@ -308,3 +458,24 @@ def test_a_type_with_too_many_attributes_is_refused_for_both_engines(tmp_path):
     with pytest.raises(InputError, match=f"declares {MAX_ATTRIBUTES + 1} attributes; at most {MAX_ATTRIBUTES}"):
         load_rulebase(rules, kb)
 
+
+def test_why_not_is_bounded_in_time_and_says_so(rb):
+    from kzcopyright.engine.views.explain import minimal_changes, why_not_lines
+
+    sc = load_case(rb, _many_listings(8))
+    r = evaluate_case(rb, sc, "python")
+    search = minimal_changes(rb, sc, "criminal_liability", {"part": "3"}, max_size=2, max_evals=5000,
+                             max_seconds=0.5)
+    assert search.stopped == "time" and search.bound_hit and search.evaluations < 5000
+    text = "\n".join(why_not_lines(rb, r, "criminal_liability", {"part": "3"}, "en", search))
+    assert "search stopped at its time bound of 0.5 s" in text
+    res = _cli(["why-not", "--example", "marketplace-photos", "criminal_liability(part=3)", "--max-seconds", "0.1",
+                "--max-evals", "5000"])
+    assert res.exit_code == 0 and "time bound of 0.1 s" in res.output, res.output
+
+
+def test_library_errors_are_caught_in_one_place():
+    """Every command leaves KzError to the group (issue 15): no command catches it itself."""
+    src = (Path(__file__).resolve().parent.parent / "cli" / "main.py").read_text()
+    assert src.count("except KzError") == 1 and "_fail(" not in src
+    assert isinstance(KzError("x"), Exception)
