@@ -23,7 +23,8 @@ from collections.abc import Iterable
 
 from .errors import OutputError
 
-__all__ = ["write_atomic", "read_limited", "FileTooLarge", "find_files", "WalkTooLarge", "special_kind"]
+__all__ = ["write_atomic", "read_limited", "FileTooLarge", "find_files", "WalkTooLarge", "special_kind", "clean_stale",
+           "pid_alive"]
 
 
 def special_kind(mode: int) -> str:
@@ -94,7 +95,7 @@ def _write_through(shown: str, data: str | bytes | Iterable[bytes]) -> None:
 def _replace(shown: str, target: Path, data: str | bytes | Iterable[bytes], st: os.stat_result | None) -> None:
     directory = target.parent if str(target.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp{os.getpid()}-", dir=directory)
     except FileNotFoundError:
         raise OutputError(shown, f"no such folder: {directory}") from None
     except OSError as exc:
@@ -119,6 +120,47 @@ def _replace(shown: str, target: Path, data: str | bytes | Iterable[bytes], st: 
         if isinstance(exc, OSError) and not isinstance(exc, OutputError):
             raise OutputError(shown, exc.strerror or str(exc)) from None
         raise
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs (one of another user counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return True
+    return True
+
+
+def clean_stale(directory: Path, name: str) -> list[Path]:
+    """Remove what a killed run (kill -9) left next to the output ``name``: its spool folders
+    (``.NAME.spool-PID-…``) and temporary files (``.NAME.tmpPID-…``) whose process is gone.
+    Returns what was removed."""
+    import re
+    import shutil
+
+    pattern = re.compile(re.escape(f".{name}.") + r"(?:spool-|tmp)(\d+)-")
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for e in entries:
+        m = pattern.match(e.name)
+        if m is None or pid_alive(int(m.group(1))):
+            continue
+        try:
+            if e.is_dir(follow_symlinks=False):
+                shutil.rmtree(e.path)
+            else:
+                os.unlink(e.path)
+            removed.append(Path(e.path))
+        except OSError:
+            pass
+    return removed
 
 
 # ---- reading --------------------------------------------------------------------------------------
