@@ -208,12 +208,12 @@ class Consultation:
                                                                       allow_unicode=True, width=100)
 
 
-def load_answers(path: Path) -> dict[str, Any]:
+def load_answers(path: Path, shown: str | None = None) -> dict[str, Any]:
     """An answers file: a YAML (or JSON) mapping ``fact.attribute: value``, read under the same
     limits and safety as case files. A value is text, a number, true/false, a date, null
     (unknown) or a list of those; anything else is a located ``bad-answers`` error."""
     diags = Diagnostics()
-    shown = str(path)
+    shown = shown or str(path)
     data = load_file(path, diags, shown)
     if data is None and not diags.errors:
         return {}  # an empty file: every question is answered 'unknown'
