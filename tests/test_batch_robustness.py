@@ -275,3 +275,12 @@ def test_error_records_are_located_in_the_input(tmp_path):
     col = int(diag["location"].rsplit(":", 1)[1])
     assert json.dumps(d)[col - 1:].startswith('"consnt"')
     assert rec["line"] == 3 and rec["id"] == "typo"
+
+
+def test_batch_output_through_a_link_to_a_device(tmp_path):
+    inp, link = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text("\n".join(_lines(2)) + "\n")
+    link.symlink_to("/dev/null")
+    s = kzcopyright.batch(inp, link, rules=RULES, kb=KB, engine="python", workers=1)
+    assert s.cases == 2 and link.is_symlink() and os.readlink(link) == "/dev/null"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]  # the spool went elsewhere

@@ -121,6 +121,13 @@ def test_write_errors_are_one_line(tmp_path):
         _no_traceback(res)
     res = _cli(["graph", "--example", "marketplace-photos", "-o", str(tmp_path / "missing" / "g.dot")])
     assert res.exit_code == 1 and "no such folder" in res.output
+    if not ROOT:  # root writes into a read-only folder
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        res = _cli(["rules", "graph", "-o", str(locked / "g.dot")])
+        assert res.exit_code == 1 and "Permission denied" in res.output, res.output
+        _no_traceback(res)
 
 
 def test_broken_pipe_and_full_stdout(tmp_path):
@@ -221,7 +228,7 @@ def test_odd_answer_values_are_reported_and_the_interview_goes_on(tmp_path):
     res = _cli(["consult", "--answers", str(p)])
     assert res.exit_code == 0, res.output
     assert "'inf' is not a number" in res.output and "Consultation complete" in res.output
-    for typed in ("inf", "²", "nan", "1,5", "1e999999"):
+    for typed in ("inf", "²", "1,5"):  # (more values in the fuzz test of test_hardening.py)
         res = _cli(["consult", "--example", "marketplace-photos"], input=f"{typed}\n" + "unknown\n" * 40)
         assert res.exit_code == 0, res.output
         assert "Consultation complete" in res.output
