@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 bad input or evaluation error, 2 usage error.
 from __future__ import annotations
 
 
+import errno
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,17 +36,56 @@ class Project:
         return self._rb
 
 
-def _fail(exc: KzError) -> None:
+def _report(exc: KzError) -> None:
+    """Print a library error: every diagnostic with its location, or one line."""
     if isinstance(exc, InputError):
         click.echo(exc.render(), err=True)
         n = len(exc.diagnostics)
         click.echo(f"{n} problem{'s' if n != 1 else ''} found.", err=True)
     else:
         click.echo(f"error: {exc}", err=True)
-    sys.exit(1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class KzGroup(click.Group):
+    """The top command group: the library's errors are caught here, once, for every command.
+
+    A :class:`KzError` is printed (located diagnostics, or one line) and exits 1; an error
+    writing the output (e.g. ``> /dev/full``) is one line and exits 1; a reader that closes the
+    pipe early (``| head``) ends the command quietly (click's own handler, exit 1). Usage
+    errors exit 2 (click)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KzError as exc:
+            _report(exc)
+            ctx.exit(1)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click's main ends quietly on a broken pipe
+            what = f"{exc.filename}: " if exc.filename else "cannot write the output: "
+            try:
+                click.echo(f"error: {what}{exc.strerror or exc}", err=True)
+            except OSError:
+                pass
+            ctx.exit(1)
+
+
+def _output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """-o FILE: an empty name is a usage error (not the current folder)."""
+    if value is None:
+        return None
+    if value.strip() == "":
+        raise click.BadParameter("needs a file name, got an empty one", ctx=ctx, param=param)
+    return Path(value)
+
+
+def _output_opt(help_text: str, required: bool = False) -> Any:
+    return click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, required=required,
+                        callback=_output_path, help=help_text)
+
+
+@click.group(cls=KzGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--rules", "rules", type=click.Path(path_type=Path, file_okay=False), default=None,
               envvar="KZCOPYRIGHT_RULES", help="Rules directory (default: the bundled rules).")
 @click.option("--kb", "kb", type=click.Path(path_type=Path, file_okay=False), default=None,
@@ -60,35 +100,52 @@ def cli(ctx: click.Context, rules: Path | None, kb: Path | None) -> None:
     ctx.obj = Project(rules, kb)
 
 
+_case_arg = click.argument("case", required=False, type=click.Path(path_type=Path, dir_okay=False))
+_example_opt = click.option("--example", help="Use a bundled example case instead of a file.")
+_engine_opt = click.option("--engine", type=click.Choice(["durable", "python"]), default=None,
+                           help="Reasoning engine (default: durable where it imports, else python).")
+_lang_opt = click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True)
+
+
+def _engine(engine: str | None) -> str:
+    from kzcopyright.engine.rulebase import choose_engine
+
+    name, notice = choose_engine(engine)
+    if notice:
+        click.echo(notice, err=True)
+    return name
+
+
+def _evaluate(project: Project, case: Path | None, example: str | None, engine: str | None) -> tuple[Any, Any, Any]:
+    from kzcopyright.engine.rulebase import evaluate_case, load_case
+
+    if (case is None) == (example is None):
+        raise click.UsageError("give either a CASE file or --example NAME")
+    rb = project.rulebase
+    scenario = load_case(rb, case, example=example)
+    return rb, scenario, evaluate_case(rb, scenario, _engine(engine))
+
+
+def _write(output: Path, data: str | bytes, note: str = "") -> None:
+    write_atomic(output, data)
+    click.echo(f"wrote {output}{note}", err=True)
+
+
 @cli.command()
-@click.argument("case", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@_case_arg
 @click.option("--example", help="Analyse a bundled example case instead of a file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
-@click.option("--engine", type=click.Choice(["durable", "python"]), default=None,
-              help="Reasoning engine (default: durable where it imports, else python).")
-@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write the report to this file (atomically).")
+@_engine_opt
+@_lang_opt
+@_output_opt("Write the report to this file (atomically; a device or FIFO is written through).")
 @click.option("-v", "--verbose", is_flag=True, help="Also list rule versions.")
 @click.pass_obj
 def analyze(project: Project, case: Path | None, example: str | None, fmt: str, engine: str | None, lang: str,
             output: Path | None, verbose: bool) -> None:
     """Analyse CASE (a YAML or JSON case file) and report conclusions with their law."""
-    from kzcopyright.engine.rulebase import choose_engine, evaluate_case, load_case
     from kzcopyright.engine.views.text import report_lines
 
-    if (case is None) == (example is None):
-        raise click.UsageError("give either a CASE file or --example NAME")
-    try:
-        rb = project.rulebase
-        scenario = load_case(rb, case, example=example)
-        name, notice = choose_engine(engine)
-        if notice:
-            click.echo(notice, err=True)
-        result = evaluate_case(rb, scenario, name)
-    except KzError as exc:
-        _fail(exc)
-        return
+    rb, _scenario, result = _evaluate(project, case, example, engine)
     if fmt == "json":
         text = result.to_json_text()
     elif fmt == "html":
@@ -98,34 +155,9 @@ def analyze(project: Project, case: Path | None, example: str | None, fmt: str, 
     else:
         text = "\n".join(report_lines(result, rb.kb, lang, verbose)) + "\n"
     if output is not None:
-        try:
-            write_atomic(output, text)
-        except OSError as exc:
-            click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
-            sys.exit(1)
-        click.echo(f"wrote {output}", err=True)
+        _write(output, text)
     else:
         click.echo(text, nl=False)
-
-
-def _evaluate(project: Project, case: Path | None, example: str | None, engine: str | None) -> tuple[Any, Any, Any]:
-    from kzcopyright.engine.rulebase import choose_engine, evaluate_case, load_case
-
-    if (case is None) == (example is None):
-        raise click.UsageError("give either a CASE file or --example NAME")
-    rb = project.rulebase
-    scenario = load_case(rb, case, example=example)
-    name, notice = choose_engine(engine)
-    if notice:
-        click.echo(notice, err=True)
-    return rb, scenario, evaluate_case(rb, scenario, name)
-
-
-_case_arg = click.argument("case", required=False, type=click.Path(path_type=Path, dir_okay=False))
-_example_opt = click.option("--example", help="Use a bundled example case instead of a file.")
-_engine_opt = click.option("--engine", type=click.Choice(["durable", "python"]), default=None,
-                           help="Reasoning engine (default: durable where it imports, else python).")
-_lang_opt = click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True)
 
 
 def _echo_wrapped(lines: list[str]) -> None:
@@ -191,12 +223,8 @@ def why(project: Project, args: tuple[str, ...], example: str | None, saved: Pat
     """
     from kzcopyright.engine.views.explain import parse_spec, select, why_lines
 
-    try:
-        rb, result, conclusion = _result_for(project, args, example, engine, saved, case_id)
-        tname, attrs = parse_spec(rb.kb, conclusion)
-    except KzError as exc:
-        _fail(exc)
-        return
+    rb, result, conclusion = _result_for(project, args, example, engine, saved, case_id)
+    tname, attrs = parse_spec(rb.kb, conclusion)
     found = [c for c in select(result, tname, attrs) if c.status in ("holds", "undetermined", "defeated")]
     if not found:
         click.echo(f"{conclusion} does not hold in this case; try: kzcopyright why-not ... {conclusion}")
@@ -218,23 +246,21 @@ def why(project: Project, args: tuple[str, ...], example: str | None, saved: Pat
               help="Largest set of fact changes to try (0: no search).")
 @click.option("--max-evals", type=click.IntRange(1, 5000), default=400, show_default=True,
               help="Bound on the alternative cases evaluated by the search.")
+@click.option("--max-seconds", type=click.FloatRange(0.1, 3600), default=20.0, show_default=True,
+              help="Bound on the time the search takes.")
 @click.pass_obj
 def why_not_cmd(project: Project, args: tuple[str, ...], example: str | None, engine: str | None,
-                lang: str, max_changes: int, max_evals: int) -> None:
+                lang: str, max_changes: int, max_evals: int, max_seconds: float) -> None:
     """Why CONCLUSION does not hold: each rule's conditions, and the smallest change that would make it hold."""
     from kzcopyright.engine.reasoning.whynot import minimal_changes, why_not
     from kzcopyright.engine.views.explain import parse_spec, why_not_lines
 
     case, conclusion = _case_and_conclusion(args, example)
-    try:
-        rb, scenario, result = _evaluate(project, case, example, engine)
-        tname, attrs = parse_spec(rb.kb, conclusion)
-        analyses = why_not(rb, scenario, tname, attrs)
-        search = minimal_changes(rb, scenario, tname, attrs, max_size=max_changes, max_evals=max_evals) \
-            if max_changes else None
-    except KzError as exc:
-        _fail(exc)
-        return
+    rb, scenario, result = _evaluate(project, case, example, engine)
+    tname, attrs = parse_spec(rb.kb, conclusion)
+    analyses = why_not(rb, scenario, tname, attrs)
+    search = minimal_changes(rb, scenario, tname, attrs, max_size=max_changes, max_evals=max_evals,
+                             max_seconds=max_seconds) if max_changes else None
     _echo_wrapped(why_not_lines(result, rb.kb, tname, attrs, analyses, lang, search))
     click.echo("")
     click.echo(result.disclaimer)
@@ -254,18 +280,33 @@ def what_if_cmd(project: Project, case: Path | None, example: str | None, assign
     from kzcopyright.engine.reasoning.whynot import parse_assignment, what_if
     from kzcopyright.engine.views.explain import what_if_lines
 
-    try:
-        rb, scenario, _result = _evaluate(project, case, example, engine)
-        changes = [parse_assignment(rb, scenario, a) for a in assignments]
-        from kzcopyright.engine.rulebase import choose_engine
-
-        _before, after, diffs = what_if(rb, scenario, changes, choose_engine(engine)[0])
-    except KzError as exc:
-        _fail(exc)
-        return
+    rb, scenario, _result = _evaluate(project, case, example, engine)
+    changes = [parse_assignment(rb, scenario, a) for a in assignments]
+    _before, after, diffs = what_if(rb, scenario, changes, _engine(engine))
     _echo_wrapped(what_if_lines(rb.kb, diffs, changes, lang))
     click.echo("")
     click.echo(after.disclaimer)
+
+
+def _write_drawing(output: Path, dot: str, note: str = "") -> None:
+    """Write DOT text, or render it to SVG/PNG after the suffix; where Graphviz is missing or
+    fails, the DOT text is written next to it instead and the reason is said."""
+    from kzcopyright.engine.views import graph as G
+
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in ("svg", "png", "dot"):
+        raise click.UsageError("the output must end in .svg, .png or .dot")
+    if fmt == "dot":
+        _write(output, dot, note)
+        return
+    try:
+        data = G.render(dot, fmt)
+    except G.RenderError as exc:
+        dot_path = output.with_suffix(".dot")
+        write_atomic(dot_path, dot)
+        click.echo(f"{exc}: wrote {dot_path} instead", err=True)
+        return
+    _write(output, data, note)
 
 
 @cli.command()
@@ -273,8 +314,7 @@ def what_if_cmd(project: Project, case: Path | None, example: str | None, assign
 @_example_opt
 @_result_opt
 @_id_opt
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="FILE.svg, FILE.png or FILE.dot (default: DOT text on standard output).")
+@_output_opt("FILE.svg, FILE.png or FILE.dot (default: DOT text on standard output).")
 @click.option("--focus", default=None, help="Keep only what leads to this conclusion, e.g. infringement.")
 @_engine_opt
 @click.pass_obj
@@ -284,56 +324,33 @@ def graph(project: Project, case: Path | None, example: str | None, saved: Path 
     from kzcopyright.engine.views.explain import parse_spec, select
     from kzcopyright.engine.views import graph as G
 
-    try:
-        if saved is not None:
-            if case is not None or example:
-                raise click.UsageError("give a CASE, --example NAME or --result FILE, not several")
-            rb, result, _ = _result_for(project, ("-",), None, engine, saved, case_id)
-        else:
-            rb, _scenario, result = _evaluate(project, case, example, engine)
-        g = G.reasoning_graph(result, rb.kb)
-        if focus:
-            tname, attrs = parse_spec(rb.kb, focus)
-            targets = [f"fact:{c.fid}" for c in select(result, tname, attrs)]
-            if not targets:
-                raise InputError([Diagnostic(Location("<command line>"), "bad-argument",
-                                             f"no conclusion {focus} in this case", "-")])
-            g = G.focus(g, targets)
-    except KzError as exc:
-        _fail(exc)
-        return
+    if saved is not None:
+        if case is not None or example:
+            raise click.UsageError("give a CASE, --example NAME or --result FILE, not several")
+        rb, result, _ = _result_for(project, ("-",), None, engine, saved, case_id)
+    else:
+        rb, _scenario, result = _evaluate(project, case, example, engine)
+    g = G.reasoning_graph(result, rb.kb)
+    if focus:
+        tname, attrs = parse_spec(rb.kb, focus)
+        targets = [f"fact:{c.fid}" for c in select(result, tname, attrs)]
+        if not targets:
+            raise InputError([Diagnostic(Location("<command line>"), "bad-argument",
+                                         f"no conclusion {focus} in this case", "-")])
+        g = G.focus(g, targets)
     dot = G.to_dot(g, rb.kb, title=f"{result.case_title} [{result.case_id}]")
     if output is None:
         click.echo(dot, nl=False)
         return
-    fmt = output.suffix.lower().lstrip(".")
-    if fmt not in ("svg", "png", "dot"):
-        raise click.UsageError("the output must end in .svg, .png or .dot")
-    try:
-        if fmt == "dot":
-            write_atomic(output, dot)
-        else:
-            try:
-                data = G.render(dot, fmt)
-            except G.GraphvizMissing:
-                dot_path = output.with_suffix(".dot")
-                write_atomic(dot_path, dot)
-                click.echo(f"Graphviz's dot program is not installed: wrote {dot_path} instead; {G.INSTALL_HINT}.",
-                           err=True)
-                return
-            write_atomic(output, data)
-    except OSError as exc:
-        click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
-        sys.exit(1)
-    click.echo(f"wrote {output} ({g.number_of_nodes()} nodes)", err=True)
+    _write_drawing(output, dot, f" ({g.number_of_nodes()} nodes)")
 
 
 @cli.command()
-@click.argument("case", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@_case_arg
 @_example_opt
 @click.option("--answers", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="Replay answers from a YAML mapping {fact.attribute: value} instead of asking.")
-@click.option("--save", type=click.Path(path_type=Path, dir_okay=False), default=None,
+@click.option("--save", type=click.Path(dir_okay=False), default=None, callback=_output_path,
               help="Write the completed case to this file (a valid case file).")
 @click.option("--perspective", type=click.Choice(["rights_holder", "user"]), default=None)
 @_engine_opt
@@ -345,50 +362,26 @@ def consult(project: Project, case: Path | None, example: str | None, answers: P
 
     Answer with a value, a choice number, 'unknown', or 'back' to revise the last answer.
     """
-    import yaml as _yaml
-
-    from kzcopyright.engine.workflows.consult import Consultation
-    from kzcopyright.engine.rulebase import choose_engine, examples_dir
+    from kzcopyright.engine.workflows.consult import Consultation, load_answers
+    from kzcopyright.engine.rulebase import examples_dir, load_case
     from kzcopyright.engine.views.text import report_lines
 
-    try:
-        rb = project.rulebase
-        name, notice = choose_engine(engine)
-        if notice:
-            click.echo(notice, err=True)
-        start: Any = None
-        if example:
-            start = examples_dir(rb.kb_dir) / f"{example}.yaml"
-        elif case:
-            start = case
-        if start is not None:
-            from kzcopyright.engine.rulebase import load_case
+    rb = project.rulebase
+    name = _engine(engine)
+    start: Any = examples_dir(rb.kb_dir) / f"{example}.yaml" if example else case
+    if start is not None:
+        scenario = load_case(rb, start)
+        if perspective:
+            from kzcopyright.engine.reasoning.whynot import apply_changes
 
-            scenario = load_case(rb, start)
-            if perspective:
-                from kzcopyright.engine.reasoning.whynot import apply_changes
-
-                scenario = apply_changes(scenario, [("case:case", "perspective", perspective)])
-            session = Consultation(rb, scenario, name, lang)
-        else:
-            session = Consultation.start(rb, engine=name, lang=lang, perspective=perspective)
-        replay: dict[str, Any] | None = None
-        if answers is not None:
-            loaded = _yaml.safe_load(answers.read_text(encoding="utf-8")) or {}
-            if not isinstance(loaded, dict):
-                raise InputError([Diagnostic(Location(str(answers)), "bad-answers",
-                                             "the answers file must map fact.attribute to a value", "-")])
-            replay = {str(k): v for k, v in loaded.items()}
-    except KzError as exc:
-        _fail(exc)
-        return
+            scenario = apply_changes(scenario, [("case:case", "perspective", perspective)])
+        session = Consultation(rb, scenario, name, lang)
+    else:
+        session = Consultation.start(rb, engine=name, lang=lang, perspective=perspective)
+    replay = load_answers(answers) if answers is not None else None
     asked = 0
     while True:
-        try:
-            q = session.next_question()
-        except KzError as exc:
-            _fail(exc)
-            return
+        q = session.next_question()
         if q is None:
             break
         asked += 1
@@ -403,9 +396,8 @@ def consult(project: Project, case: Path | None, example: str | None, answers: P
         hint = "yes/no" if q.type == "bool" else ("comma-separated" if q.type == "list" else q.type)
         while True:
             if replay is not None:
-                raw = replay.get(q.id, "unknown")
-                raw = ", ".join(raw) if isinstance(raw, list) else raw
-                click.echo(f"  > {raw}")
+                raw: Any = replay.get(q.id, "unknown")
+                click.echo(f"  > {', '.join(map(str, raw)) if isinstance(raw, list) else raw}")
             else:
                 raw = click.prompt(f"  answer ({hint}, unknown, back)", default="unknown", show_default=False)
             if str(raw).strip().lower() == "back":
@@ -432,54 +424,58 @@ def consult(project: Project, case: Path | None, example: str | None, answers: P
     click.echo("")
     click.echo("\n".join(report_lines(session.result(), rb.kb, lang)))
     if save is not None:
-        try:
-            write_atomic(save, session.to_yaml())
-        except OSError as exc:
-            click.echo(f"error: cannot write {save}: {exc.strerror or exc}", err=True)
-            sys.exit(1)
+        write_atomic(save, session.to_yaml())
         click.echo(f"saved the case to {save}", err=True)
+
+
+class _Counter:
+    """A progress line on a terminal: the number of cases done (the total is not known while
+    the input streams in), redrawn at most five times a second."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.n = 0
+        self.clock = time.monotonic
+        self.last = 0.0
+
+    def __call__(self, k: int) -> None:
+        self.n += k
+        now = self.clock()
+        if now - self.last >= 0.2:
+            self.last = now
+            click.echo(f"\rcases: {self.n}", nl=False, err=True)
+
+    def close(self) -> None:
+        if self.last:
+            click.echo(f"\rcases: {self.n}", err=True)
 
 
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path, exists=True))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="JSON Lines output, one result per case in input order (written atomically).")
+@_output_opt("JSON Lines output, one result per case in input order (written atomically).", required=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default: CPU count).")
-@click.option("--resume", is_flag=True, help="Keep the results already in OUTPUT and skip their ids.")
+@click.option("--resume", is_flag=True, help="Keep the results already in OUTPUT (or OUTPUT.partial, after an "
+              "interruption) for input lines that did not change.")
 @click.option("--timeout", type=click.FloatRange(0.1, 3600), default=30.0, show_default=True,
               help="Seconds one case may take in its worker.")
 @_engine_opt
 @click.pass_obj
 def batch(project: Project, input_path: Path, output: Path, workers: int | None, resume: bool, timeout: float,
           engine: str | None) -> None:
-    """Evaluate many cases: INPUT is a JSON Lines file or a directory of case files."""
-    from kzcopyright.engine.workflows.batch import read_inputs, run_batch
-    from kzcopyright.engine.rulebase import choose_engine
+    """Evaluate many cases: INPUT is a JSON Lines file (or a pipe) or a directory of case files."""
+    from kzcopyright.engine.workflows.batch import run_batch
 
+    _ = project.rulebase  # check the rule base once, before starting workers
+    name = _engine(engine)
+    counter = _Counter() if sys.stderr.isatty() else None
     try:
-        _ = project.rulebase  # check the rule base once, before starting workers
-        name, notice = choose_engine(engine)
-    except KzError as exc:
-        _fail(exc)
-        return
-    if notice:
-        click.echo(notice, err=True)
-    total = sum(1 for _ in read_inputs(input_path))
-    show = sys.stderr.isatty()
-    bar = click.progressbar(length=total, label="cases", file=sys.stderr) if show else None
-    try:
-        if bar is not None:
-            with bar:
-                summary = run_batch(input_path, output, rules=str(project.rules) if project.rules else None,
-                                    kb=str(project.kb) if project.kb else None, engine=name, workers=workers,
-                                    resume=resume, timeout=timeout, progress=bar.update)
-        else:
-            summary = run_batch(input_path, output, rules=str(project.rules) if project.rules else None,
-                                kb=str(project.kb) if project.kb else None, engine=name, workers=workers,
-                                resume=resume, timeout=timeout)
-    except OSError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        summary = run_batch(input_path, output, rules=str(project.rules) if project.rules else None,
+                            kb=str(project.kb) if project.kb else None, engine=name, workers=workers,
+                            resume=resume, timeout=timeout, progress=counter)
+    finally:
+        if counter is not None:
+            counter.close()
     for line in summary.lines():
         click.echo(line, err=True)
     if summary.errors:
@@ -512,8 +508,7 @@ def lint(project: Project, strict: bool, today: Any) -> None:
 
     report = run_lint(project.rules, project.kb, today=today.date() if today else None)
     if report.errors:
-        _fail(InputError(list(report.errors) + list(report.warnings)))
-        return
+        raise InputError(list(report.errors) + list(report.warnings))
     for w in report.warnings:
         click.echo(w.render(), err=True)
     click.echo(report.summary())
@@ -557,13 +552,9 @@ def rules_test(project: Project, paths: tuple[Path, ...], keyword: str | None, a
     from kzcopyright.engine.workflows.casetest import run_cases
     from kzcopyright.engine.rulebase import choose_engine
 
-    try:
-        rb = project.rulebase
-        names = list(engines) or [choose_engine(None)[0]]
-        run = run_cases(rb, _cases_paths(project, paths), names, keyword, article)
-    except KzError as exc:
-        _fail(exc)
-        return
+    rb = project.rulebase
+    names = list(engines) or [choose_engine(None)[0]]
+    run = run_cases(rb, _cases_paths(project, paths), names, keyword, article)
     for o in run.failed:
         click.echo(f"FAIL {o.path}: {o.case_id} [{o.engine}]")
         for f in o.failures:
@@ -587,12 +578,8 @@ def rules_coverage(project: Project, paths: tuple[Path, ...], fmt: str) -> None:
     from kzcopyright.engine.workflows.casetest import load_case_files
     from kzcopyright.engine.workflows.coverage import coverage
 
-    try:
-        rb = project.rulebase
-        cov = coverage(rb, load_case_files(rb, _cases_paths(project, paths)))
-    except KzError as exc:
-        _fail(exc)
-        return
+    rb = project.rulebase
+    cov = coverage(rb, load_case_files(rb, _cases_paths(project, paths)))
     if fmt == "json":
         click.echo(_json.dumps({"rules": cov.rules, "articles": {k: {"rules": v[0], "cases": v[1]}
                                                                 for k, v in cov.articles.items()},
@@ -634,50 +621,27 @@ def rules_show(project: Project, rule_id: str, case_paths: tuple[Path, ...]) -> 
     from kzcopyright.engine.errors import suggest
     from kzcopyright.engine.workflows.ruleviews import rule_lines
 
-    try:
-        rb = project.rulebase
-        if rule_id not in rb.program.rule_versions:
-            raise InputError([Diagnostic(Location("<command line>"), "unknown-rule", f"no rule '{rule_id}'", "-",
-                                         suggest(rule_id, rb.program.rule_versions))])
-        cov = _coverage_if_cases(project, rb, case_paths)
-    except KzError as exc:
-        _fail(exc)
-        return
+    rb = project.rulebase
+    if rule_id not in rb.program.rule_versions:
+        raise InputError([Diagnostic(Location("<command line>"), "unknown-rule", f"no rule '{rule_id}'", "-",
+                                     suggest(rule_id, rb.program.rule_versions))])
+    cov = _coverage_if_cases(project, rb, case_paths)
     _echo_wrapped(rule_lines(rb, rule_id, cov))
 
 
 @rules.command("graph")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="FILE.svg, FILE.png or FILE.dot (default: DOT text on standard output).")
+@_output_opt("FILE.svg, FILE.png or FILE.dot (default: DOT text on standard output).")
 @click.pass_obj
 def rules_graph(project: Project, output: Path | None) -> None:
     """The rule base as a dependency map: fact types -> rules (grouped by article) -> fact types."""
-    from kzcopyright.engine.views import graph as G
     from kzcopyright.engine.workflows.ruleviews import rule_map, rule_map_dot
 
-    try:
-        rb = project.rulebase
-    except KzError as exc:
-        _fail(exc)
-        return
+    rb = project.rulebase
     dot = rule_map_dot(rule_map(rb), rb)
     if output is None:
         click.echo(dot, nl=False)
         return
-    fmt = output.suffix.lower().lstrip(".")
-    if fmt == "dot":
-        write_atomic(output, dot)
-    elif fmt in ("svg", "png"):
-        try:
-            write_atomic(output, G.render(dot, fmt))
-        except G.GraphvizMissing:
-            write_atomic(output.with_suffix(".dot"), dot)
-            click.echo(f"Graphviz's dot program is not installed: wrote {output.with_suffix('.dot')}; "
-                       f"{G.INSTALL_HINT}.", err=True)
-            return
-    else:
-        raise click.UsageError("the output must end in .svg, .png or .dot")
-    click.echo(f"wrote {output}", err=True)
+    _write_drawing(output, dot)
 
 
 @rules.command("diff")
@@ -714,26 +678,22 @@ def rules_diff(project: Project, paths: tuple[Path, ...], day_from: Any, day_to:
         raise click.UsageError("give --from DATE --to DATE, or --against DIR (optionally with --from/--to)")
     d_from = day_from.date() if day_from else None
     d_to = day_to.date() if day_to else None
-    try:
-        rb = project.rulebase
-        scenarios = load_case_files(rb, _cases_paths(project, paths))
-        if date_field is not None:
-            case_t = rb.kb.types.get("case")
-            dates = [a.name for a in case_t.attributes.values() if a.type == "date"] if case_t else []
-            if date_field not in dates:
-                from kzcopyright.engine.errors import suggest
+    rb = project.rulebase
+    scenarios = load_case_files(rb, _cases_paths(project, paths))
+    if date_field is not None:
+        case_t = rb.kb.types.get("case")
+        dates = [a.name for a in case_t.attributes.values() if a.type == "date"] if case_t else []
+        if date_field not in dates:
+            from kzcopyright.engine.errors import suggest
 
-                raise click.UsageError(f"'{date_field}' is not a date of the case "
-                                       f"({suggest(date_field, dates) or ', '.join(dates)})")
-        other = load_rulebase(against, against_kb or project.kb) if against is not None else rb
-        report = diff_corpus(scenarios, rb, other, engine, d_from, d_to, date_field)
-        side_a = str(project.rules or "rules") if against is not None else ""
-        side_b = str(against) if against is not None else ""
-        labels = (" ".join(x for x in (side_a, d_from.isoformat() if d_from else "") if x),
-                  " ".join(x for x in (side_b, d_to.isoformat() if d_to else "") if x))
-    except KzError as exc:
-        _fail(exc)
-        return
+            raise click.UsageError(f"'{date_field}' is not a date of the case "
+                                   f"({suggest(date_field, dates) or ', '.join(dates)})")
+    other = load_rulebase(against, against_kb or project.kb) if against is not None else rb
+    report = diff_corpus(scenarios, rb, other, engine, d_from, d_to, date_field)
+    side_a = str(project.rules or "rules") if against is not None else ""
+    side_b = str(against) if against is not None else ""
+    labels = (" ".join(x for x in (side_a, d_from.isoformat() if d_from else "") if x),
+              " ".join(x for x in (side_b, d_to.isoformat() if d_to else "") if x))
     if fmt == "json":
         click.echo(_json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False))
     else:
@@ -755,24 +715,17 @@ def kb_article(project: Project, ref: str) -> None:
     from kzcopyright.engine.errors import suggest
     from kzcopyright.engine.workflows.ruleviews import article_lines
 
-    try:
-        rb = project.rulebase
-        key = "/".join(ref.split("/")[:2])
-        if key not in rb.kb.articles:
-            raise InputError([Diagnostic(Location("<command line>"), "unknown-article", f"no article '{ref}'", "-",
-                                         suggest(key, rb.kb.articles))])
-        cov = _coverage_if_cases(project, rb, ())
-    except KzError as exc:
-        _fail(exc)
-        return
+    rb = project.rulebase
+    key = "/".join(ref.split("/")[:2])
+    if key not in rb.kb.articles:
+        raise InputError([Diagnostic(Location("<command line>"), "unknown-article", f"no article '{ref}'", "-",
+                                     suggest(key, rb.kb.articles))])
+    cov = _coverage_if_cases(project, rb, ())
     _echo_wrapped(article_lines(rb, ref, cov))
 
 
 def main() -> None:
-    try:
-        cli(prog_name="kzcopyright")
-    except KzError as exc:  # pragma: no cover - subcommands catch their own
-        _fail(exc)
+    cli(prog_name="kzcopyright")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,7 +4,9 @@
 
     KzError                      base of everything the library raises on purpose
     ├── InputError               bad rule, kb or scenario files (carries Diagnostics)
-    └── EvaluationError          a case could not be evaluated (step limit, engine failure)
+    ├── EvaluationError          a case could not be evaluated (step limit, engine failure)
+    ├── OutputError              a result could not be written (the path and the reason)
+    └── BatchInterrupted         a batch stopped by Ctrl-C (what was kept, how to resume)
 
 A :class:`Diagnostic` is one problem: ``path:line:col: rule-id: message`` plus the source
 line with a caret and an optional "did you mean". The checker collects all of them before
@@ -23,6 +25,8 @@ __all__ = [
     "KzError",
     "InputError",
     "EvaluationError",
+    "OutputError",
+    "BatchInterrupted",
     "suggest",
     "Diagnostics",
 ]
@@ -106,6 +110,20 @@ class EvaluationError(KzError):
     def __init__(self, message: str, *, rules: Iterable[str] = ()):
         self.rules = tuple(rules)
         super().__init__(message)
+
+
+class OutputError(KzError):
+    """Raised when an output file cannot be written; the previous file is left as it was."""
+
+    def __init__(self, path: str, reason: str):
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot write {path or repr('')}: {reason}")
+
+
+class BatchInterrupted(KzError):
+    """Raised by a batch stopped by Ctrl-C: the output was left as it was; ``message`` says
+    where the finished records were kept and how to resume."""
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:

@@ -139,10 +139,12 @@ def _load_rulebase(rules_dir: Path | str | None, kb_dir: Path | str | None,
     kdir = Path(kb_dir) if kb_dir else default_kb_dir()
     diags = Diagnostics()
     kb = load_kb(kdir.resolve(), diags, display_root=_display_root(kdir))
+    if any(d.code in ("no-such-dir", "not-a-kb") for d in diags.errors):
+        raise InputError(diags.errors)  # every rule would also be reported against an empty kb
     if not rdir.is_dir():
         diags.error(Location(str(rdir)), "no-such-dir", "rules directory not found")
         raise InputError(diags.errors)
-    files = rule_files if rule_files is not None else find_rule_files(rdir)
+    files = rule_files if rule_files is not None else find_rule_files(rdir, diags)
     blobs: list[tuple[str, bytes]] = []
     for p in kb.files + list(files):
         try:

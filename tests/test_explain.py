@@ -175,7 +175,9 @@ def test_memo_is_self_contained(rb, example):
     _, r = example
     page = memo_html(r, rb.kb)
     assert page.startswith("<!DOCTYPE html>")
-    assert "http-equiv" not in page and "<script" not in page and "<link" not in page
+    assert "<script" not in page and "<link" not in page
+    # the one http-equiv is the Content-Security-Policy (no refresh, no redirect)
+    assert page.count("http-equiv") == 1 and '<meta http-equiv="Content-Security-Policy"' in page
     for needle in ("291,700", "43,755,000", "Not legal advice", "Recommended steps", "Copyright Law Art. 49(1)(6)",
                    "secure the evidence", r.rulebase.fingerprint):
         assert needle in page

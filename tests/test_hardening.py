@@ -274,3 +274,107 @@ def test_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):
     assert res.exit_code == 1 and "cannot write" in res.output
     assert out.read_text() == "previous"
     assert [p.name for p in tmp_path.iterdir()] == ["memo.html"]  # no temporary left behind
+
+
+# ---- fuzzed answers, what-if values and batch lines (issue 19) ------------------------------------
+
+answer_values = st.one_of(
+    odd_values, st.floats(), st.integers(min_value=-(10**400), max_value=10**400),
+    st.text(alphabet=st.sampled_from("0123456789.,-+eE _²³¹٣\u00a0infnaINFyesnoуда"), max_size=12),
+    st.lists(st.one_of(st.text(max_size=8), st.integers(), st.floats()), max_size=4),
+)
+
+
+@settings(max_examples=FUZZ or 150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_fuzzed_consult_answers_give_a_value_or_a_located_error(rb, data):
+    from kzcopyright.engine.workflows.consult import Consultation
+
+    session = Consultation(rb, load_case(rb, EXAMPLE_TEXT), "python")
+    questions = session.candidates()
+    q = data.draw(st.sampled_from(questions))
+    value = data.draw(answer_values)
+    try:
+        session.answer(value, q)
+    except InputError as exc:
+        assert exc.diagnostics and exc.diagnostics[0].code == "bad-answer", exc.render()
+
+
+@settings(max_examples=FUZZ or 100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(text=st.one_of(st.binary(max_size=120), st.text(max_size=120).map(str.encode),
+                      st.dictionaries(st.text(max_size=20), answer_values, max_size=3).map(
+                          lambda d: yaml.safe_dump(d, allow_unicode=True).encode())))
+def test_fuzzed_answers_files_give_answers_or_a_located_error(tmp_path_factory, text):
+    from kzcopyright.engine.workflows.consult import load_answers
+
+    p = tmp_path_factory.mktemp("ans") / "answers.yaml"
+    p.write_bytes(text)
+    try:
+        answers = load_answers(p)
+    except InputError as exc:
+        assert all(LOCATED.match(d.headline()) for d in exc.diagnostics), exc.render()
+        return
+    assert isinstance(answers, dict)
+
+
+SET_TARGETS = ["use:listing.damage_tenge", "use:listing.consent", "work:photos.kind", "use:listing.acts",
+               "case.act_date", "listing.purpose", "work:photos.nope", "nobody.consent", "use:listing"]
+
+
+@settings(max_examples=FUZZ or 150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(target=st.sampled_from(SET_TARGETS), value=st.one_of(
+    st.text(max_size=20), st.sampled_from(["inf", "-inf", "nan", "1e400", "1,5", "²", "1 000", "0x10", "unknown",
+                                           "2021-02-30", "reproduction,bogus", "", "=", "1e-400"])))
+def test_fuzzed_what_if_values_give_a_change_or_a_located_error(rb, target, value):
+    from kzcopyright.engine.reasoning.whynot import parse_assignment, what_if
+
+    scenario = load_case(rb, EXAMPLE_TEXT)
+    try:
+        change = parse_assignment(rb, scenario, f"{target}={value}")
+    except InputError as exc:
+        assert all(LOCATED.match(d.headline()) for d in exc.diagnostics), exc.render()
+        return
+    _expect_clean(lambda: what_if(rb, scenario, [change], "python"))
+
+
+EXAMPLE_LINE = json.dumps(EXAMPLE, default=str)
+
+
+def _mutated_line(data) -> bytes:
+    kind = data.draw(st.sampled_from(["insert", "delete", "bytes", "deep", "value"]))
+    if kind == "insert":
+        k = data.draw(st.integers(0, len(EXAMPLE_LINE)))
+        return (EXAMPLE_LINE[:k] + data.draw(st.text(max_size=10)) + EXAMPLE_LINE[k:]).encode("utf-8", "surrogatepass")
+    if kind == "delete":
+        k = data.draw(st.integers(0, len(EXAMPLE_LINE)))
+        return (EXAMPLE_LINE[:k] + EXAMPLE_LINE[k + data.draw(st.integers(1, 30)):]).encode()
+    if kind == "bytes":
+        return data.draw(st.binary(max_size=200))
+    if kind == "deep":
+        n = data.draw(st.integers(1, 5000))
+        return (data.draw(st.sampled_from(["[", '{"a":'])) * n).encode()
+    doc = _mutate(EXAMPLE, data.draw(st.sampled_from(list(_paths(EXAMPLE)))), "set", data.draw(st.one_of(
+        odd_values, st.sampled_from(["\ud800", "9" * 4400]))))
+    return json.dumps(doc, default=str).replace('"' + "9" * 4400 + '"', "9" * 4400).encode("utf-8", "surrogatepass")
+
+
+@settings(max_examples=FUZZ or 100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_fuzzed_batch_lines_give_a_result_or_a_located_error_record(rb, data, tmp_path_factory):
+    from kzcopyright.engine.workflows import batch as B
+
+    raw = _mutated_line(data)
+    item = B.Item(0, "in.jsonl:3", 3, "", raw, "line", B._digest(raw))
+    saved = dict(B._W)
+    B._W.update(rb=rb, engine="python", fault="", timeout=0)
+    try:
+        text, keys, _ident = B._record(item)
+    finally:
+        B._W.clear()
+        B._W.update(saved)
+    rec = json.loads(text)
+    assert rec["line"] == 3 and rec["input_sha256"] == item.digest
+    if keys is None:
+        msg = rec["error"]["message"]
+        assert msg.startswith("in.jsonl:3:") or "internal error" not in msg, msg
+        assert "internal error" not in msg and "Traceback" not in msg, msg

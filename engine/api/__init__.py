@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kzcopyright.engine.errors import EvaluationError, InputError, KzError
+from kzcopyright.engine.errors import BatchInterrupted, EvaluationError, InputError, KzError, OutputError
 
 if TYPE_CHECKING:
     from kzcopyright.engine.reasoning.result import Result
@@ -50,6 +50,8 @@ __all__ = [
     "KzError",
     "InputError",
     "EvaluationError",
+    "OutputError",
+    "BatchInterrupted",
 ]
 
 

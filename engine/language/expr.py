@@ -313,7 +313,21 @@ def _add_months(d: _dt.date, n: int) -> _dt.date:
 
 
 def evaluate(e: Expr, env: Mapping[str, Any], read_param: ParamReader) -> Any:
-    """Evaluate; numbers come back as Fractions, unknown inputs give ``None``."""
+    """Evaluate; numbers come back as Fractions, unknown inputs give ``None``.
+
+    A number whose magnitude exceeds what a fact may hold (15 digits, values.MAX_MAGNITUDE) is
+    an error, so that neither engine stores a number that the other could not (Python's floats
+    overflow beyond 1e308, durable_rules' integers beyond 2^63)."""
+    from .values import MAX_MAGNITUDE
+
+    value = _evaluate(e, env, read_param)
+    if isinstance(value, (Fraction, int)) and not isinstance(value, bool) and abs(Fraction(value)) > MAX_MAGNITUDE:
+        digits = len(str(abs(int(value))))
+        raise ExprError(f"the result has {digits} digits: more than a fact may hold (15)", e.col)
+    return value
+
+
+def _evaluate(e: Expr, env: Mapping[str, Any], read_param: ParamReader) -> Any:
     k = e.kind
     if k == "num":
         return e.value
@@ -325,11 +339,11 @@ def evaluate(e: Expr, env: Mapping[str, Any], read_param: ParamReader) -> Any:
             return Fraction(v)
         return v
     if k == "neg":
-        v = evaluate(e.args[0], env, read_param)
+        v = _evaluate(e.args[0], env, read_param)
         return None if v is None else -v
     if k == "bin":
-        a = evaluate(e.args[0], env, read_param)
-        b = evaluate(e.args[1], env, read_param)
+        a = _evaluate(e.args[0], env, read_param)
+        b = _evaluate(e.args[1], env, read_param)
         if a is None or b is None:
             return None
         if e.value == "+":
@@ -346,14 +360,14 @@ def evaluate(e: Expr, env: Mapping[str, Any], read_param: ParamReader) -> Any:
     if fn == "param":
         day = None
         if len(e.args) == 2:
-            day = evaluate(e.args[1], env, read_param)
+            day = _evaluate(e.args[1], env, read_param)
             if day is None:
                 return None
         v = read_param(e.args[0].value, day)
         if v is None:
             return None
         return Fraction(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
-    vals = [evaluate(a, env, read_param) for a in e.args]
+    vals = [_evaluate(a, env, read_param) for a in e.args]
     if any(v is None for v in vals):
         return None
     if fn == "min":

@@ -12,6 +12,7 @@ Layout of a kb directory (every file YAML)::
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "RESERVED_NAMES",
     "FACT_KINDS",
     "CASE_TYPE",
+    "MAX_ATTRIBUTES",
 ]
 
 # names durable_rules reserves or the compiler owns (see docs/rule-language.md)
@@ -239,15 +241,19 @@ def load_kb(root: Path, diags: Diagnostics, display_root: Path | None = None) ->
         diags.error(Location(str(root)), "no-such-dir", "knowledge base directory not found")
         return kb
     meta_path = root / "meta.yaml"
+    acts_path = root / "acts.yaml"
+    if not (os.path.lexists(meta_path) or os.path.lexists(acts_path)):
+        diags.error(Location(str(root)), "not-a-kb", "no meta.yaml or acts.yaml at the top of this folder: "
+                    "it is not a knowledge base")
+        return kb
     data = load_file(meta_path, diags, shown(meta_path))
-    kb.files.append(meta_path)
+    _add_file(kb, meta_path)
     if isinstance(data, LDict):
         ck = Checker(diags, shown(meta_path))
         ck.keys(data, ["name", "encoded_up_to", "description"], "meta", required=["encoded_up_to"])
         kb.name = ck.string(data, "name", "meta") or kb.name
         kb.encoded_up_to = ck.date(data, "encoded_up_to", "meta")
-    acts_path = root / "acts.yaml"
-    kb.files.append(acts_path)
+    _add_file(kb, acts_path)
     data = load_file(acts_path, diags, shown(acts_path))
     if isinstance(data, LDict):
         _load_acts(kb, data, Checker(diags, shown(acts_path)))
@@ -257,7 +263,7 @@ def load_kb(root: Path, diags: Diagnostics, display_root: Path | None = None) ->
         ("parameters", _load_parameters),
     ):
         folder = root / sub
-        paths = sorted(folder.glob("**/*.yaml")) if folder.is_dir() else []
+        paths = _kb_files(folder, diags, shown) if folder.is_dir() else []
         for path in paths:
             kb.files.append(path)
             data = load_file(path, diags, shown(path))
@@ -268,6 +274,26 @@ def load_kb(root: Path, diags: Diagnostics, display_root: Path | None = None) ->
                 loader(kb, data, ck)
     _check_vocabulary(kb, diags)
     return kb
+
+
+def _add_file(kb: KB, path: Path) -> None:
+    """Only regular files go into the rule base's fingerprint (a FIFO would block its read)."""
+    if path.is_file():
+        kb.files.append(path)
+
+
+def _kb_files(folder: Path, diags: Diagnostics, shown: Any) -> list[Path]:
+    """The *.yaml files under ``folder`` (a bounded walk); special files are reported."""
+    from ..fileio import WalkTooLarge, find_files
+
+    try:
+        found, skipped = find_files(folder, (".yaml",))
+    except WalkTooLarge as exc:
+        diags.error(Location(shown(folder)), "too-many-files", f"{exc}: is this the kb folder?")
+        return []
+    for path, why in skipped:
+        diags.error(Location(shown(path)), "not-a-file", f"skipped: {why}")
+    return found
 
 
 def _load_acts(kb: KB, data: LDict, ck: Checker) -> None:
@@ -518,8 +544,17 @@ def _load_parameters(kb: KB, data: LDict, ck: Checker) -> None:
                                               tuple(values), params.key_loc(pname))
 
 
+# durable_rules refuses a fact of more than 253 properties (its error 302); a fact carries, besides
+# its declared attributes, its key and the compiler's t, m, f, sid and (rarely) _salt. The
+# checker holds both engines to the same limit, so that they take the same vocabularies.
+MAX_ATTRIBUTES = 247
+
+
 def _check_vocabulary(kb: KB, diags: Diagnostics) -> None:
     for t in kb.types.values():
+        if len(t.attributes) > MAX_ATTRIBUTES:
+            diags.error(t.loc, "too-many-attributes", f"type '{t.name}' declares {len(t.attributes)} attributes; at "
+                        f"most {MAX_ATTRIBUTES} (a limit of durable_rules, applied to both engines)", t.name)
         for a in t.attributes.values():
             if a.type == "ref" and a.to and a.to not in kb.types:
                 diags.error(a.to_loc or a.loc, "unknown-type", f"ref attribute points to unknown type '{a.to}'",

@@ -458,6 +458,65 @@ def load_rules(paths: list[Path], kb: KB, diags: Diagnostics, display_root: Path
     return rules
 
 
-def find_rule_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.glob("**/*.yaml") if p.is_file())
+def find_rule_files(root: Path, diags: Diagnostics | None = None) -> list[Path]:
+    """The rule files (*.yaml) under ``root``, found by a bounded walk.
+
+    A folder with no rule file at its top or in its direct subfolders is refused (``--rules /``
+    would otherwise walk the whole file system), and so is one with more than 20,000 entries
+    or 16 levels; special files (FIFOs, devices, broken links) named *.yaml are reported.
+    Problems go to ``diags``, or are raised as :class:`InputError` without it."""
+    from ..errors import InputError
+    from ..fileio import WalkTooLarge, find_files
+
+    own = diags if diags is not None else Diagnostics()
+    found: list[Path] = []
+    if _is_empty(root):
+        return found  # an empty rule base
+    if not _has_rule_file_near_top(root):
+        own.error(Location(str(root)), "no-rules", "no rule files (*.yaml) at the top of this folder or in its "
+                  "subfolders: it is not a rules folder")
+    else:
+        try:
+            found, skipped = find_files(root, (".yaml",))
+        except WalkTooLarge as exc:
+            own.error(Location(str(root)), "too-many-files", f"{exc}: is this the rules folder?")
+            skipped = []
+        for path, why in skipped:
+            own.error(Location(str(path)), "not-a-file", f"skipped: {why}")
+    if diags is None and own.errors:
+        raise InputError(own.errors)
+    return found
+
+
+def _is_empty(root: Path) -> bool:
+    import os
+
+    try:
+        with os.scandir(root) as it:
+            return next(it, None) is None
+    except OSError:
+        return False
+
+
+def _has_rule_file_near_top(root: Path) -> bool:
+    import os
+
+    try:
+        with os.scandir(root) as it:
+            entries = list(it)
+    except OSError:
+        return False
+    for e in entries:
+        if e.name.lower().endswith(".yaml"):
+            return True
+    for e in entries:
+        try:
+            if not e.is_dir():
+                continue
+            with os.scandir(e.path) as sub:
+                if any(x.name.lower().endswith(".yaml") for x in sub):
+                    return True
+        except OSError:
+            continue
+    return False
 

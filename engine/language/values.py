@@ -8,6 +8,8 @@ and ISO strings in JSON. Units make "tenge compared with MCI" a load error.
 from __future__ import annotations
 
 import datetime as _dt
+import math
+import re
 from fractions import Fraction
 from typing import Any
 from collections.abc import Mapping
@@ -22,6 +24,8 @@ __all__ = [
     "json_value",
     "parse_date",
     "parse_text_value",
+    "parse_number_text",
+    "MAX_MAGNITUDE",
     "is_numeric_type",
     "value_matches_type",
     "UNIT_NAMES",
@@ -78,6 +82,8 @@ def canonical_number(x: Any) -> int | float:
         raise TypeError("bool is not a number")
     if isinstance(x, int):
         return x
+    if isinstance(x, float) and not math.isfinite(x):
+        raise ValueError(f"{x} is not a finite number")
     fr = Fraction(x) if not isinstance(x, Fraction) else x
     if fr.denominator == 1:
         return int(fr.numerator)
@@ -112,6 +118,35 @@ def parse_date(value: Any) -> Any:
     return value
 
 
+MAX_MAGNITUDE = 10**15  # the largest number a fact may state (15 digits)
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]{1,3}))?")
+_GROUPING = str.maketrans("", "", " _\u00a0\u202f\u2009")  # spaces and underscores group digits
+
+
+def parse_number_text(raw: str, vtype: str = "number") -> int | float:
+    """A number typed at a prompt or on the command line → its canonical form.
+
+    Digits may be grouped with spaces or underscores (``15 000 000``); the decimal point is
+    ``.``. A comma is refused as ambiguous (``1,5`` is 1.5 in Russian, ``1,500`` is 1500 in
+    English), and so are ``inf``, ``nan``, non-ASCII digits and numbers of more than 15
+    digits. Raises ``ValueError(message, hint)``."""
+    text = raw.strip().translate(_GROUPING)
+    if "," in text:
+        raise ValueError(f"'{raw}': a comma in a number is ambiguous (a decimal comma or a thousands separator?)",
+                         "write 1.5 for one and a half, and 1500 or 1 500 for fifteen hundred")
+    m = _NUMBER.fullmatch(text) if len(text) <= 100 else None
+    if m is None:
+        raise ValueError(f"'{raw}' is not a number", "digits with an optional '.', e.g. 15000 or 0.5")
+    if m.group(1) is not None and abs(int(m.group(1))) > 30:
+        raise ValueError(f"'{raw}' is out of range", "a number of at most 15 digits")
+    exact = Fraction(text)
+    if abs(exact) > MAX_MAGNITUDE:
+        raise ValueError(f"'{raw}' is too large", "a number of at most 15 digits")
+    if vtype == "integer" and exact.denominator != 1:
+        raise ValueError(f"'{raw}' is not a whole number", "")
+    return canonical_number(exact)
+
+
 def parse_text_value(vtype: str, raw: str, values: tuple[str, ...] | list[str] = ()) -> Any:
     """A value typed at a prompt or on the command line → the typed value.
 
@@ -126,10 +161,7 @@ def parse_text_value(vtype: str, raw: str, values: tuple[str, ...] | list[str] =
             return False
         raise ValueError(f"'{raw}' is not yes or no", "")
     if vtype in NUMERIC_UNITS:
-        try:
-            return canonical_number(float(raw.replace(",", "").replace(" ", "").replace("_", "")))
-        except ValueError:
-            raise ValueError(f"'{raw}' is not a number", "") from None
+        return parse_number_text(raw, vtype)
     if vtype == "date":
         d = parse_date(raw)
         if not isinstance(d, _dt.date):
@@ -144,7 +176,7 @@ def parse_text_value(vtype: str, raw: str, values: tuple[str, ...] | list[str] =
                 raise ValueError(f"'{x}' is not one of the choices", suggest(x, values))
         return items
     if vtype == "enum":
-        if raw.isdigit() and 1 <= int(raw) <= len(values):
+        if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= len(values):
             return values[int(raw) - 1]
         if raw not in values:
             raise ValueError(f"'{raw}' is not one of the choices", suggest(raw, values) or "choices: " + ", ".join(values))
@@ -163,7 +195,7 @@ def value_matches_type(vtype: str, value: Any, spec: Mapping[str, Any] | None = 
             return "a whole number"
         if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
             return "a finite number"
-        if abs(value) > 10**15:
+        if abs(value) > MAX_MAGNITUDE:
             return "a number of at most 15 digits"
         return ""
     if vtype == "date":

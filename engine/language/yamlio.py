@@ -16,7 +16,7 @@ import yaml
 
 from ..errors import Diagnostics, Location
 
-__all__ = ["LDict", "LList", "load_file", "load_text", "Limits", "LIMITS", "loc_of"]
+__all__ = ["LDict", "LList", "load_file", "load_text", "load_json_line", "Limits", "LIMITS", "loc_of"]
 
 
 class Limits:
@@ -27,6 +27,7 @@ class Limits:
     max_aliases = 100
     max_nodes = 200_000
     max_string = 100_000
+    max_digits = 100  # characters of one number (Python refuses to parse an int of 4,300 digits)
 
 
 LIMITS = Limits()
@@ -140,6 +141,8 @@ class _Converter:
         assert isinstance(node, yaml.ScalarNode)
         if len(node.value) > LIMITS.max_string:
             raise _Abort(self.loc(node), "too-long", f"string longer than {LIMITS.max_string} characters")
+        if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and len(node.value) > LIMITS.max_digits:
+            raise _Abort(self.loc(node), "too-long", f"number longer than {LIMITS.max_digits} characters")
         try:
             value = self.loader.construct_object(node, deep=True)
             if isinstance(value, str):
@@ -155,6 +158,10 @@ class _Converter:
             raise _Abort(self.loc(node), "yaml-value", f"bad value '{node.value}'") from None
         except yaml.YAMLError as exc:
             raise _Abort(self.loc(node), "yaml-value", f"bad value: {getattr(exc, 'problem', exc)}") from exc
+        except Exception:  # e.g. !!bool "maybe" (KeyError), !!timestamp "x" (AttributeError)
+            short = node.value if len(node.value) <= 40 else node.value[:40] + "…"
+            raise _Abort(self.loc(node), "yaml-value",
+                         f"bad value '{short}' for the tag {node.tag.rsplit(':', 1)[-1]}") from None
 
 
 class _Abort(Exception):
@@ -259,19 +266,23 @@ def load_text(text: str, path: str, diags: Diagnostics) -> Any:
 
 
 def read_text(path: Path, diags: Diagnostics, shown: str | None = None) -> str | None:
-    """Read a file as UTF-8; a missing, unreadable or non-text file becomes one diagnostic."""
+    """Read a file as UTF-8, at most ``LIMITS.max_bytes`` of it; a missing, unreadable,
+    special (a directory, a block device) or non-text file becomes one diagnostic. Pipes and
+    character devices are read within the limit (``/dev/zero`` is refused as too large; a FIFO
+    that nobody writes to reads as empty)."""
+    from ..fileio import FileTooLarge, read_limited
+
     name = shown or str(path)
     try:
-        if path.is_dir():
-            diags.error(Location(name, 0, 0), "not-a-file", "is a directory, not a file")
-            return None
-        size = path.stat().st_size
-        if size > LIMITS.max_bytes:
-            diags.error(Location(name, 1, 1), "too-large", f"file is larger than {LIMITS.max_bytes} bytes")
-            return None
-        data = path.read_bytes()
+        data = read_limited(path, LIMITS.max_bytes)
+    except FileTooLarge:
+        diags.error(Location(name, 1, 1), "too-large", f"file is larger than {LIMITS.max_bytes} bytes")
+        return None
     except FileNotFoundError:
         diags.error(Location(name, 0, 0), "no-such-file", "no such file")
+        return None
+    except IsADirectoryError:
+        diags.error(Location(name, 0, 0), "not-a-file", "is a directory, not a file")
         return None
     except PermissionError:
         diags.error(Location(name, 0, 0), "unreadable", "permission denied")
@@ -282,7 +293,10 @@ def read_text(path: Path, diags: Diagnostics, shown: str | None = None) -> str |
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        diags.error(Location(name, 1, 1), "encoding", f"not UTF-8 text (byte {exc.start})")
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = len(data[data.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8", "replace")) + 1
+        diags.error(Location(name, line, col), "encoding",
+                    f"not UTF-8 text (byte 0x{data[exc.start]:02X} at offset {exc.start})")
         return None
 
 
@@ -291,3 +305,189 @@ def load_file(path: Path, diags: Diagnostics, shown: str | None = None) -> Any:
     if text is None:
         return None
     return load_text(text, shown or str(path), diags)
+
+
+# ---- JSON Lines ------------------------------------------------------------------------------------
+
+class _SourceLine(list):  # type: ignore[type-arg]
+    """The lines of a file as Diagnostics.sources holds them, when only line ``n`` is known."""
+
+    def __init__(self, n: int, text: str):
+        super().__init__()
+        self.n = n
+        self.text = text
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.text if i == self.n - 1 else ""
+
+
+_JSON_WS = " \t\n\r"
+_CONSTANTS = {"true": True, "false": False, "null": None, "NaN": float("nan"), "Infinity": float("inf"),
+              "-Infinity": float("-inf")}
+
+
+class _JsonLine:
+    """A JSON value parsed by hand into located data (LDict / LList), under the same limits as
+    YAML files (depth, nodes, string length, digits of a number): one bad line of a JSON Lines
+    file is one located error, never a RecursionError or a 4,300-digit integer."""
+
+    def __init__(self, text: str, path: str, line: int, diags: Diagnostics):
+        import json.scanner
+        from json.decoder import scanstring  # type: ignore[attr-defined]
+
+        self.text = text
+        self.path = path
+        self.line = line
+        self.diags = diags
+        self.nodes = 0
+        self.scanstring = scanstring
+        self.number = json.scanner.NUMBER_RE
+
+    def loc(self, pos: int) -> Location:
+        return Location(self.path, self.line, pos + 1)
+
+    def fail(self, pos: int, message: str, code: str = "json-syntax") -> _Abort:
+        return _Abort(self.loc(pos), code, message)
+
+    def ws(self, pos: int) -> int:
+        text = self.text
+        while pos < len(text) and text[pos] in _JSON_WS:
+            pos += 1
+        return pos
+
+    def string(self, pos: int) -> tuple[str, int]:
+        import json
+
+        try:
+            s, end = self.scanstring(self.text, pos + 1, True)
+        except json.JSONDecodeError as exc:
+            raise self.fail(exc.pos, f"invalid JSON: {exc.msg}") from None
+        if len(s) > LIMITS.max_string:
+            raise self.fail(pos, f"string longer than {LIMITS.max_string} characters", "too-long")
+        if any("\ud800" <= ch <= "\udfff" for ch in s):
+            raise self.fail(pos, "text contains an unpaired surrogate (an invalid \\uD800-\\uDFFF escape)",
+                            "bad-character")
+        return s, end
+
+    def value(self, pos: int, depth: int) -> tuple[Any, int]:
+        text = self.text
+        pos = self.ws(pos)
+        if depth > LIMITS.max_depth:
+            raise self.fail(pos, f"nesting deeper than {LIMITS.max_depth} levels", "too-deep")
+        self.nodes += 1
+        if self.nodes > LIMITS.max_nodes:
+            raise self.fail(pos, f"more than {LIMITS.max_nodes} values on one line", "too-large")
+        if pos >= len(text):
+            raise self.fail(pos, "invalid JSON: the line ends where a value is expected")
+        ch = text[pos]
+        if ch == "{":
+            return self.mapping(pos, depth)
+        if ch == "[":
+            return self.sequence(pos, depth)
+        if ch == '"':
+            return self.string(pos)
+        m = self.number.match(text, pos)
+        if m is not None and m.end() > pos:
+            if m.end() - pos > LIMITS.max_digits:
+                raise self.fail(pos, f"number longer than {LIMITS.max_digits} characters", "too-long")
+            integer, frac, exp = m.groups()
+            if frac or exp:
+                return float(integer + (frac or "") + (exp or "")), m.end()
+            return int(integer), m.end()
+        for word, const in _CONSTANTS.items():
+            if text.startswith(word, pos):
+                return const, pos + len(word)
+        raise self.fail(pos, f"invalid JSON: unexpected {ch!r} where a value is expected")
+
+    def mapping(self, pos: int, depth: int) -> tuple[LDict, int]:
+        text = self.text
+        out = LDict()
+        out.loc = self.loc(pos)
+        out.key_locs, out.val_locs = {}, {}
+        pos = self.ws(pos + 1)
+        if pos < len(text) and text[pos] == "}":
+            return out, pos + 1
+        while True:
+            if pos >= len(text) or text[pos] != '"':
+                raise self.fail(pos, "invalid JSON: expected a key in double quotes")
+            kpos = pos
+            key, pos = self.string(pos)
+            pos = self.ws(pos)
+            if pos >= len(text) or text[pos] != ":":
+                raise self.fail(pos, "invalid JSON: expected ':' after the key")
+            vpos = self.ws(pos + 1)
+            value, pos = self.value(vpos, depth + 1)
+            if key in out:
+                self.diags.error(self.loc(kpos), "duplicate-key",
+                                 f"duplicate key '{key}' (first at column {out.key_locs[key].col})",
+                                 related=[out.key_locs[key]])
+            else:
+                out.key_locs[key] = self.loc(kpos)
+                out.val_locs[key] = self.loc(vpos)
+                out[key] = value
+            pos = self.ws(pos)
+            if pos < len(text) and text[pos] == ",":
+                pos = self.ws(pos + 1)
+                continue
+            if pos < len(text) and text[pos] == "}":
+                return out, pos + 1
+            raise self.fail(pos, "invalid JSON: expected ',' or '}'")
+
+    def sequence(self, pos: int, depth: int) -> tuple[LList, int]:
+        text = self.text
+        seq = LList()
+        seq.loc = self.loc(pos)
+        seq.item_locs = []
+        pos = self.ws(pos + 1)
+        if pos < len(text) and text[pos] == "]":
+            return seq, pos + 1
+        while True:
+            ipos = self.ws(pos)
+            item, pos = self.value(ipos, depth + 1)
+            seq.item_locs.append(self.loc(ipos))
+            seq.append(item)
+            pos = self.ws(pos)
+            if pos < len(text) and text[pos] == ",":
+                pos += 1
+                continue
+            if pos < len(text) and text[pos] == "]":
+                return seq, pos + 1
+            raise self.fail(pos, "invalid JSON: expected ',' or ']'")
+
+
+def load_json_line(data: bytes | str, path: str, line: int, diags: Diagnostics) -> Any:
+    """One line of a JSON Lines file (its bytes) → located data (positions ``path:line:col``);
+    problems go to ``diags`` and ``None`` is returned. The limits are those of YAML files."""
+    if isinstance(data, bytes):
+        if len(data) > LIMITS.max_bytes:
+            diags.error(Location(path, line, 1), "too-large", f"line is longer than {LIMITS.max_bytes} bytes")
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            col = len(data[:exc.start].decode("utf-8", "replace")) + 1
+            diags.error(Location(path, line, col), "encoding",
+                        f"not UTF-8 text (byte 0x{data[exc.start]:02X} at column {col})")
+            return None
+    else:
+        text = data
+    text = text.rstrip("\r\n")
+    if text.startswith("\ufeff"):
+        text = " " + text[1:]  # a byte-order mark at the start of the file
+    diags.sources[path] = _SourceLine(line, text)
+    parser = _JsonLine(text, path, line, diags)
+    try:
+        value, end = parser.value(0, 0)
+        end = parser.ws(end)
+        if end < len(text):
+            raise parser.fail(end, "invalid JSON: more after the value (one case a line)")
+    except _Abort as abort:
+        diags.error(abort.loc, abort.code, abort.message)
+        return None
+    return value

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -49,6 +50,52 @@ try:  # durable-rules 2.0.28 does not import on Python >= 3.13
 except Exception as exc:  # pragma: no cover - depends on the interpreter
     _engine = None
     _IMPORT_ERROR = f"{type(exc).__name__}: {exc}"
+
+
+def _fixed(x: float) -> str:
+    """A float as JSON in fixed-point notation: durable_rules' JSON parser refuses exponents
+    (error 204 on 5e-05, which Python writes for every number between 0 and 0.0001)."""
+    r = repr(x)
+    if "e" not in r:
+        return r
+    from decimal import Decimal
+
+    t = format(Decimal(r), "f")
+    return t if "." in t else t + ".0"
+
+
+def _has_exponent(o: Any) -> bool:
+    if isinstance(o, float):
+        return "e" in repr(o)
+    if isinstance(o, dict):
+        return any(_has_exponent(v) for v in o.values())
+    if isinstance(o, (list, tuple)):
+        return any(_has_exponent(v) for v in o)
+    return False
+
+
+def _json_fixed(o: Any) -> str:
+    if isinstance(o, float):
+        return _fixed(o)
+    if isinstance(o, dict):
+        return "{" + ",".join(json.dumps(str(k), ensure_ascii=False) + ":" + _json_fixed(v) for k, v in o.items()) + "}"
+    if isinstance(o, (list, tuple)):
+        return "[" + ",".join(_json_fixed(v) for v in o) + "]"
+    return json.dumps(o, ensure_ascii=False)
+
+
+def _dumps(o: Any, **kwargs: Any) -> str:
+    """json.dumps for durable_rules: the same text, except that floats are never written with
+    an exponent, so both engines take every number the checker accepts."""
+    if _has_exponent(o):
+        return _json_fixed(o)
+    return json.dumps(o, **kwargs)
+
+
+if _engine is not None:  # durable's engine module serialises every fact and ruleset through its `json`
+    import types
+
+    _engine.json = types.SimpleNamespace(dumps=_dumps, loads=json.loads)
 
 
 def durable_available() -> bool:

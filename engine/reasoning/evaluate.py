@@ -34,7 +34,15 @@ __all__ = ["Store", "Firing", "EvalContext", "test_holds", "L", "U", "MAX_FIRING
 
 L = "L"
 U = "U"
-MAX_FIRINGS = 10_000  # a runaway derivation stops here with an error naming the rules
+# A runaway derivation (a rule that feeds itself new values for ever) is found by the depth of
+# derivation: without one, a chain of rule applications cannot be longer than the rule base has
+# branches plus the case has facts (each step of a chain through no recursion uses another
+# branch; a recursion walks at most the case's facts), so a longer chain is a runaway and its
+# rules are named. The count of applications is bounded too, as a safety net scaled with the
+# case and the rule base (MAX_FIRINGS + FIRINGS_PER_FACT_AND_BRANCH x facts x branches).
+MAX_FIRINGS = 10_000
+FIRINGS_PER_FACT_AND_BRANCH = 4
+DEPTH_MARGIN = 16
 
 
 @dataclass(frozen=True)
@@ -172,6 +180,29 @@ class EvalContext:
         self.case_fact = next((f for f in self.scenario.facts if f.type == CASE_TYPE), None)
         for f in self.scenario.facts:
             self.store.add(f, L)
+        n_branches, n_facts = len(self.program.branches), len(self.scenario.facts)
+        self.depth_limit = n_branches + n_facts + DEPTH_MARGIN
+        self.firing_limit = MAX_FIRINGS + FIRINGS_PER_FACT_AND_BRANCH * n_facts * n_branches
+        self.depth: dict[str, int] = {}  # derived fact id -> length of the chain that first derived it
+        self.producer: dict[str, tuple[str, tuple[str, ...]]] = {}  # derived fact id -> (rule, premises)
+
+    def _runaway(self, branch: Branch, premises: Sequence[Fact], why: str) -> EvaluationError:
+        """The error for a runaway derivation, naming the rules of the longest chain (those
+        that repeat along it first)."""
+        chain = [branch.rule.uid]
+        cur = max((f.fid for f in premises), key=lambda fid: self.depth.get(fid, 0), default=None)
+        while cur is not None and cur in self.producer and len(chain) < 10 * self.depth_limit:
+            rule, prem = self.producer[cur]
+            chain.append(rule)
+            cur = max(prem, key=lambda fid: self.depth.get(fid, 0), default=None)
+        counts: dict[str, int] = {}
+        for r in chain:
+            counts[r] = counts.get(r, 0) + 1
+        named = sorted(counts, key=lambda r: (-counts[r], r))
+        repeated = [r for r in named if counts[r] > 1] or named
+        listing = ", ".join(f"{r} ({counts[r]}x)" for r in repeated[:5]) + (" …" if len(repeated) > 5 else "")
+        return EvaluationError(f"a runaway derivation: {why}; the rules that feed themselves: {listing}",
+                               rules=repeated)
 
     # ---- versions and parameters ---------------------------------------------------------
     def governing_date(self, branch: Branch) -> _dt.date | None:
@@ -318,11 +349,12 @@ class EvalContext:
             blockers.extend(maybe)
             assumptions.extend(assumed)
         self.firing_count += 1
-        if self.firing_count > MAX_FIRINGS:
-            raise EvaluationError(
-                f"more than {MAX_FIRINGS} rule applications: a runaway derivation (last rule {branch.rule.uid})",
-                rules=[branch.rule.uid],
-            )
+        depth = 1 + max((self.depth.get(f.fid, 0) for f in premises), default=0)
+        if depth > self.depth_limit:
+            raise self._runaway(branch, premises, f"a chain of more than {self.depth_limit} rule applications, "
+                                f"each using the conclusion of the one before")
+        if self.firing_count > self.firing_limit:
+            raise self._runaway(branch, premises, f"more than {self.firing_limit} rule applications")
         params: list[tuple[str, str, Any, str]] = []
         for pat in list(branch.positives) + list(branch.negations):
             for t in pat.tests:
@@ -347,6 +379,10 @@ class EvalContext:
                 a = self.program.attr_type(h.type, name)
                 attrs[name] = canonical_value(a.type if a else "string", value)
             heads.append(Fact(fact_id(h.type, attrs), h.type, tuple(sorted(attrs.items()))))
+        for hf in heads:
+            if hf.fid not in self.depth:
+                self.depth[hf.fid] = depth
+                self.producer[hf.fid] = (branch.rule.uid, tuple(f.fid for f in premises))
         defeated_by, possible_defeats = self.defeat_status(branch, heads, mode) if not branch.aux else ([], [])
         blockers.extend(possible_defeats)
         params = list(dict.fromkeys(params))  # each value read once in the record

@@ -334,7 +334,7 @@ class BranchAnalysis:
 @dataclass
 class ChangeSearch:
     """The smallest sets of fact changes found that make a conclusion hold, and the search's
-    bounds: ``bound_hit`` says the search stopped before it was complete (``stopped_by``:
+    bounds: ``bound_hit`` says the search stopped before it was complete (``stopped``:
     ``evaluations`` or ``time``)."""
 
     solutions: list[list[tuple[str, str, Any]]]
@@ -342,7 +342,8 @@ class ChangeSearch:
     bound_hit: bool
     max_size: int
     max_evals: int
-    stopped_by: str = ""
+    max_seconds: float = 0.0
+    stopped: str = ""  # "", "evaluations" or "time": which bound ended the search
 
 
 # ---- what a result needs to know about the rule base (built once per program) ------------------

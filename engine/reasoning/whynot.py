@@ -7,6 +7,7 @@ evaluation is re-run) and returns plain typed data; the views render it.
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from collections.abc import Iterable, Iterator
@@ -317,13 +318,17 @@ def _evaluate(rb: RuleBase, scenario: Scenario, engine: str) -> Result:
 
 
 def minimal_changes(rb: RuleBase, scenario: Scenario, tname: str, attrs: dict[str, str], *,
-                    max_size: int = 2, max_evals: int = 400) -> ChangeSearch:
+                    max_size: int = 2, max_evals: int = 400, max_seconds: float = 20.0) -> ChangeSearch:
     """The smallest sets of changes to stated or unknown facts that make the conclusion hold.
 
     The search is bounded: candidate attributes are the askable attributes (with a question)
     that the rules leading to the conclusion test; candidate values come from the vocabulary
-    (booleans, enum values) and from the thresholds the rules compare with.
+    (booleans, enum values) and from the thresholds the rules compare with. It stops at
+    ``max_evals`` evaluations or after ``max_seconds`` (each evaluation of a large case takes
+    long), and says which bound stopped it.
     """
+    deadline = time.monotonic() + max_seconds
+    stopped = ""
     types, branches = _cone(rb, tname)
     tested: dict[str, set[str]] = {}
     for b in branches:
@@ -378,7 +383,10 @@ def minimal_changes(rb: RuleBase, scenario: Scenario, tname: str, attrs: dict[st
             if any(set(s).issubset(combo) for s in solutions):
                 continue
             if evaluations >= max_evals:
-                bound_hit = True
+                bound_hit, stopped = True, "evaluations"
+                break
+            if evaluations and time.monotonic() > deadline:
+                bound_hit, stopped = True, "time"
                 break
             try:
                 ok = holds(list(combo))
@@ -388,7 +396,7 @@ def minimal_changes(rb: RuleBase, scenario: Scenario, tname: str, attrs: dict[st
                 solutions.append(list(combo))
         if solutions or bound_hit:
             break
-    return ChangeSearch(solutions[:8], evaluations, bound_hit, max_size, max_evals)
+    return ChangeSearch(solutions[:8], evaluations, bound_hit, max_size, max_evals, max_seconds, stopped)
 
 
 # ---- what if ------------------------------------------------------------------------------------

@@ -161,7 +161,10 @@ def why_not_lines(result: Result, kb: KB, tname: str, attrs: dict[str, str], ana
         elif not changes.bound_hit:
             out.append("No change of up to "
                        f"{changes.max_size} fact{'s' if changes.max_size > 1 else ''} makes it hold.")
-        if changes.bound_hit:
+        if changes.bound_hit and changes.stopped == "time":
+            out.append(f"  (search stopped at its time bound of {changes.max_seconds:g} s after {changes.evaluations} "
+                       "evaluations; a smaller or another change may exist: raise --max-seconds)")
+        elif changes.bound_hit:
             out.append(f"  (search stopped at its bound of {changes.max_evals} evaluations; a larger change may exist)")
         out.append(f"  ({changes.evaluations} alternative cases evaluated)")
     return out

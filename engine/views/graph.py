@@ -22,13 +22,21 @@ from ..reasoning.provenance import Derivation, Mode, Role, Status
 from ..reasoning.result import Result, format_value
 from .text import cite_label
 
-__all__ = ["reasoning_graph", "focus", "to_dot", "render", "GraphvizMissing", "cite_label", "INSTALL_HINT"]
+__all__ = ["reasoning_graph", "focus", "to_dot", "render", "RenderError", "GraphvizMissing", "cite_label",
+           "INSTALL_HINT", "RENDER_TIMEOUT"]
 
 INSTALL_HINT = "install Graphviz to render it (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)"
 
 
-class GraphvizMissing(Exception):
+class RenderError(Exception):
+    """Raised by :func:`render` when Graphviz cannot draw the graph; the message says why."""
+
+
+class GraphvizMissing(RenderError):
     """Raised by :func:`render` when the Graphviz ``dot`` program is not installed."""
+
+    def __str__(self) -> str:
+        return f"Graphviz's dot program is not installed ({INSTALL_HINT})"
 
 
 def _fact_label(attributes: dict[str, Any], key: Any, tname: str, only: set[str] | None = None) -> str:
@@ -145,8 +153,26 @@ _STATUS_COLOR = {"holds": "#2e7d32", "undetermined": "#ef6c00", "defeated": "#c6
 _STATUS_FILL = {"holds": "#e8f5e9", "undetermined": "#fff3e0", "defeated": "#ffebee", "does_not_hold": "#f5f5f5"}
 
 
+MAX_LABEL = 1000  # characters of one DOT label (a key of 81,000 characters made Graphviz fail)
+
+
 def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """A DOT quoted string (identifiers and labels alike): quotes and line ends escaped,
+    backslashes and control characters replaced, and cut to MAX_LABEL characters, so that no text
+    from a case or the kb can end the string and add attributes (e.g. a link) of its own."""
+    text = str(text)
+    if len(text) > MAX_LABEL:
+        text = text[:MAX_LABEL - 1] + "…"
+    # DOT has one escape in a quoted string, \": a doubled backslash does not protect a quote
+    # after it, so a backslash from the data is shown as a look-alike (U+29F5) instead
+    text = "".join(ch for ch in text if ch == "\n" or ch >= " ").replace("\\", "\u29f5")
+    return '"' + text.replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def safe_link(url: str) -> str:
+    """``url`` if it is an http(s) address, else "" (no javascript:, data: or file: links)."""
+    u = str(url).strip()
+    return u if u.lower().startswith(("http://", "https://")) and not any(c in u for c in "\"<> \n") else ""
 
 
 def _wrap(text: str, width: int = 34) -> str:
@@ -201,7 +227,7 @@ def to_dot(g: nx.DiGraph, kb: KB, title: str = "") -> str:
             continue
         name = "Case facts" if group == "facts" else (
             (kb.acts[group].short.get("en") or kb.acts[group].title.get("en") or group) if group in kb.acts else group)
-        lines.append(f"  subgraph cluster_{group.replace('-', '_')} {{")
+        lines.append(f"  subgraph {_q('cluster_' + group)} {{")
         lines.append(f'    label={_q(name)}; style="rounded,dashed"; color="#bdbdbd"; fontcolor="#424242";')
         lines.extend(node_line(n) for n in members)
         lines.append("  }")
@@ -237,15 +263,34 @@ def to_dot(g: nx.DiGraph, kb: KB, title: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(dot_text: str, fmt: str) -> bytes:
-    """Render DOT text with the Graphviz ``dot`` program; raises :class:`GraphvizMissing`."""
-    import graphviz
+RENDER_TIMEOUT = 60.0  # seconds Graphviz may take for one drawing
 
+
+def render(dot_text: str, fmt: str) -> bytes:
+    """Render DOT text with the Graphviz ``dot`` program (no shell, bounded in time).
+
+    Raises :class:`GraphvizMissing` when ``dot`` is not installed and :class:`RenderError`
+    with Graphviz's own reason when it fails or runs past RENDER_TIMEOUT."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("dot")
+    if exe is None:
+        raise GraphvizMissing(INSTALL_HINT)
+    if fmt not in ("svg", "png"):
+        raise RenderError(f"Graphviz cannot draw the format '{fmt}'")
     try:
-        data: bytes = graphviz.Source(dot_text).pipe(format=fmt)
-        return data
-    except graphviz.ExecutableNotFound as exc:
-        raise GraphvizMissing(INSTALL_HINT) from exc
+        done = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True,
+                              timeout=RENDER_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"Graphviz did not finish within {RENDER_TIMEOUT:g} s") from None
+    except OSError as exc:
+        raise RenderError(f"Graphviz could not be run: {exc.strerror or exc}") from None
+    if done.returncode != 0 or not done.stdout:
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        why = reason[0][:300] if reason else f"exit code {done.returncode}"
+        raise RenderError(f"Graphviz could not draw the graph ({why})")
+    return done.stdout
 
 
 _ = html

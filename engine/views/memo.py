@@ -10,7 +10,7 @@ import html
 import re
 from typing import Any
 
-from .graph import GraphvizMissing, INSTALL_HINT, reasoning_graph, render, to_dot
+from .graph import RenderError, reasoning_graph, render, safe_link, to_dot
 from ..language.kb import KB
 from .text import cite_label, value_labels
 from ..reasoning.result import SCHEMA_VERSION, Result, format_value
@@ -50,11 +50,33 @@ def _badge(status: str) -> str:
     return f'<span class="badge {status}">{_e(status.replace("_", " "))}</span>'
 
 
+# the page runs no script and loads nothing: only its own inline styles and inline images
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'none'; object-src 'none'; "
+       "base-uri 'none'; form-action 'none'")
+
+
 def _inline_svg(svg: bytes) -> str:
-    text = svg.decode("utf-8")
+    """Graphviz's SVG, ready to be placed in the page: without its XML prologue, and with
+    anything active taken out should a label ever carry it (scripts, event handlers, links
+    other than http(s), foreign objects) — the DOT text quotes every label, so this is a
+    second line of defence."""
+    text = svg.decode("utf-8", "replace")
     text = re.sub(r"<\?xml[^>]*\?>", "", text)
     text = re.sub(r"<!DOCTYPE[^>]*>", "", text)
+    text = re.sub(r"(?is)<(script|foreignObject|iframe|embed|object)\b.*?</\1\s*>", "", text)
+    text = re.sub(r"(?is)<(script|foreignObject|iframe|embed|object)\b[^>]*>", "", text)
+    text = re.sub(r"(?i)\s+on[a-z]+\s*=\s*(\"[^\"]*\"|'[^']*')", "", text)
+
+    def link(m: re.Match[str]) -> str:
+        return m.group(0) if safe_link(html.unescape(m.group(3))) else ""
+
+    text = re.sub(r"(?i)\s+((?:xlink:)?href)\s*=\s*(\"|')(.*?)\2", link, text)
     return text.strip()
+
+
+def _source_link(url: str) -> str:
+    """A link to an article's source, only for an http(s) address (else the text alone)."""
+    return f'<a href="{_e(url)}">{_e(url)}</a>' if safe_link(url) else _e(url)
 
 
 def memo_html(result: Result, kb: KB, lang: str = "en") -> str:
@@ -62,6 +84,7 @@ def memo_html(result: Result, kb: KB, lang: str = "en") -> str:
     add = parts.append
     add("<!DOCTYPE html>")
     add(f'<html lang="{_e(lang)}"><head><meta charset="utf-8">')
+    add(f'<meta http-equiv="Content-Security-Policy" content="{CSP}">')
     add('<meta name="viewport" content="width=device-width, initial-scale=1">')
     add(f"<title>{_e(result.case_title)} — kzcopyright memo</title><style>{_CSS}</style></head><body>")
     add(f"<h1>{_e(result.case_title)}</h1>")
@@ -137,8 +160,8 @@ def memo_html(result: Result, kb: KB, lang: str = "en") -> str:
         add('<h2>Reasoning graph</h2><div class="graph">')
         try:
             add(_inline_svg(render(dot, "svg")))
-        except GraphvizMissing:
-            add(f"<p>The graph could not be drawn here: {_e(INSTALL_HINT)}. Its DOT text:</p><pre>{_e(dot)}</pre>")
+        except RenderError as exc:
+            add(f"<p>The graph could not be drawn here: {_e(exc)}. Its DOT text:</p><pre>{_e(dot)}</pre>")
         add("</div>")
 
     cited: list[str] = []
@@ -157,7 +180,7 @@ def memo_html(result: Result, kb: KB, lang: str = "en") -> str:
             part = art.parts.get(bits[2]) if len(bits) > 2 else None
             texts = part.text if part else art.text
             add(f'<div class="art"><strong>{_e(cite_label(kb, x))}</strong> — {_e(_t(art.title, lang))}'
-                f' <span class=law>(<a href="{_e(art.source)}">{_e(art.source)}</a>'
+                f' <span class=law>({_source_link(art.source)}'
                 + (f"; checked {art.last_checked}" if art.last_checked else "") + ")</span>")
             if texts.get("ru"):
                 add(f'<div class="ru">{_e(texts["ru"][:1500])}</div>')

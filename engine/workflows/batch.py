@@ -1,33 +1,53 @@
-"""Batch evaluation of many cases on a process pool, one engine per worker.
+"""Batch evaluation of many cases on worker processes, one engine per worker.
 
-Input: a JSON Lines file (one case object a line) or a directory of case files. Output: JSON
-Lines, one record a case, in input order: the ``analyze --format json`` document with the
-case's ``id``, or an error record ``{"id", "line", "error": {...}}``. A bad case (invalid
-JSON/YAML, an unknown attribute, an evaluation failure, a crash or hang of its worker) is
-reported and the batch goes on. The output file is written through a temporary file and
-renamed, so it is never half-written; ``resume`` keeps the records of ids already there.
+Input: a JSON Lines file (one case object a line; a pipe or a FIFO as well: the input is read
+once, as it streams in) or a directory of case files. Output: JSON Lines, one record a case, in
+input order: the ``analyze --format json`` document with the case's ``id``, or an error record
+``{"id", "line", "error": {...}}``; every record also carries ``line`` (0 for a directory),
+``input_sha256`` (of the input line or file) and, for a directory, ``file``.
+
+Nothing is lost:
+
+* each JSON line is parsed in its worker under the limits of YAML files (depth, size, string
+  length, digits), so a poisoned line is one located error record ``FILE:LINE:COL: …``;
+* a worker that dies is seen at once (its process sentinel): the case it was on gets an error
+  record and only the other cases of its task are run again; one that hangs where its alarm
+  cannot reach is killed at its deadline, likewise;
+* the output is written through a temporary file and renamed at the end; Ctrl-C stops the
+  workers, leaves the output as it was, keeps the finished records in ``OUTPUT.partial`` and
+  says how to resume; a killed run's spool folder is removed by the next run;
+* ``resume`` keeps the result records of ``OUTPUT`` (and ``OUTPUT.partial``) whose input line is
+  unchanged: the key is the line number with the hash of the line, so a repeated case id
+  cannot take another case's result (repeated ids are reported as warnings).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing as mp
+import multiprocessing.connection as mpc
 import os
-import queue
 import signal
+import stat
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from ..fileio import write_atomic
 from typing import Any
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
-__all__ = ["BatchSummary", "read_inputs", "run_batch", "CASE_TIMEOUT"]
+from ..errors import BatchInterrupted, Diagnostic, EvaluationError, InputError, Location, OutputError
+from ..fileio import clean_stale, read_limited, special_kind, write_atomic
+
+__all__ = ["BatchSummary", "Item", "read_inputs", "run_batch", "CASE_TIMEOUT"]
 
 CASE_TIMEOUT = 30.0  # seconds a single case may take in a worker
+CHUNK = 8  # at most this many cases a task, so that the parent handles few messages
+MAX_OPEN_SPOOL = 16  # spool files kept open while the output is assembled
+MAX_WARNINGS = 20  # repeated case ids listed in the summary
+SKIP_LIMIT = 16  # an over-long line is skipped up to this many times the line limit, then reading stops
 
 
 @dataclass
@@ -37,48 +57,140 @@ class BatchSummary:
     skipped: int = 0
     conclusions: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"{self.cases} cases, {self.errors} errors, {self.skipped} skipped (resume), "
                f"{self.seconds:.1f} s ({self.cases / self.seconds if self.seconds else 0:.0f} cases/s)"]
         for key, n in sorted(self.conclusions.items()):
             out.append(f"  {n:7d}  {key}")
+        out.extend(self.warnings[:MAX_WARNINGS])
+        if len(self.warnings) > MAX_WARNINGS:
+            out.append(f"warning: … and {len(self.warnings) - MAX_WARNINGS} more repeated case ids")
         return out
 
 
 # ---- input ------------------------------------------------------------------------------------
 
 
-def read_inputs(path: Path) -> Iterator[tuple[str, int, Any, str]]:
-    """Yield (label, line, payload, kind): kind "line" (one line of a JSON Lines file, parsed by
-    the worker, not by the parent), "text" (a case file's text) or "error" (the message)."""
-    if path.is_dir():
-        for p in sorted(path.iterdir()):
-            if p.suffix.lower() in (".yaml", ".yml", ".json") and p.is_file():
-                try:
-                    yield str(p), 0, p.read_text(encoding="utf-8"), "text"
-                except (OSError, UnicodeDecodeError) as exc:
-                    yield str(p), 0, f"cannot read {p}: {exc}", "error"
-        return
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
-        for n, line in enumerate(fh, 1):
-            if line.strip():
-                yield f"{path}:{n}", n, line, "line"
+@dataclass(frozen=True)
+class Item:
+    """One input case: where it is, its raw content and the hash that keys it for resume.
+
+    ``kind`` is "line" (the bytes of one JSON line, parsed by the worker), "text" (a case
+    file's text) or "error" (the message, for input that could not be read)."""
+
+    index: int
+    label: str  # FILE:LINE, or the file's path
+    line: int  # the line of a JSON Lines file, 0 for a directory
+    file: str  # the file's name for a directory, "" for JSON Lines
+    payload: Any
+    kind: str
+    digest: str
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        return (self.file, self.line, self.digest)
 
 
-def parse_item(label: str, line: int, payload: Any, kind: str) -> tuple[Any, str]:
-    """(payload, kind) with a "line" item parsed: "json" (the object) or "error" (the message)."""
-    if kind != "line":
-        return payload, kind
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_inputs(path: Path) -> Iterator[Item]:
+    """The cases of ``path`` in input order, read once as they come (a pipe or a FIFO works).
+
+    A directory gives its *.yaml, *.yml and *.json files in name order; one that is not a
+    regular file (a FIFO, a device, a broken link) or cannot be read is an error item. A JSON
+    Lines input gives its non-blank lines; a line longer than the file limit is an error item
+    (and after ``SKIP_LIMIT`` times that without a line end, reading stops)."""
+    from ..language.yamlio import LIMITS
+
     try:
-        return json.loads(payload), "json"
-    except json.JSONDecodeError as exc:
-        return f"{label}:{exc.colno}: invalid JSON: {exc.msg}", "error"
+        st = os.stat(path)
+    except OSError as exc:
+        raise InputError([Diagnostic(Location(str(path)), "unreadable", f"cannot read: {exc.strerror or exc}")]) from None
+    if stat.S_ISDIR(st.st_mode):
+        yield from _read_directory(path, LIMITS.max_bytes)
+        return
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):
+        raise InputError([Diagnostic(Location(str(path)), "not-a-file", f"is {special_kind(st.st_mode)}: give a JSON "
+                                     "Lines file, a pipe or a directory")])
+    limit = LIMITS.max_bytes
+    index = 0
+    try:
+        with open(path, "rb") as fh:  # a FIFO waits here for its writer, as `cat` does
+            n = 0
+            while True:
+                raw = fh.readline(limit + 1)
+                if not raw:
+                    return
+                n += 1
+                label = f"{path}:{n}"
+                if len(raw) > limit and not raw.endswith(b"\n"):
+                    skipped, ended = len(raw), False
+                    while skipped <= SKIP_LIMIT * limit:
+                        chunk = fh.readline(1 << 20)
+                        skipped += len(chunk)
+                        if not chunk or chunk.endswith(b"\n"):
+                            ended = True
+                            break
+                    message = f"{label}:1: -: the line is longer than {limit} bytes"
+                    if not ended:
+                        message += f"; no line end within {SKIP_LIMIT * limit} bytes: the rest of the input was not read"
+                    yield Item(index, label, n, "", message, "error", _digest(raw[:limit]))
+                    index += 1
+                    if not ended:
+                        return
+                    continue
+                if not raw.strip():
+                    continue
+                yield Item(index, label, n, "", raw, "line", _digest(raw.rstrip(b"\r\n")))
+                index += 1
+    except OSError as exc:
+        raise InputError([Diagnostic(Location(str(path)), "unreadable", f"cannot read: {exc.strerror or exc}")]) from None
 
 
-def _ident(label: str, line: int, payload: Any, kind: str) -> Any:
-    payload, kind = parse_item(label, line, payload, kind)
-    return payload.get("id") if kind == "json" and isinstance(payload, dict) else None
+def _read_directory(path: Path, limit: int) -> Iterator[Item]:
+    from ..fileio import FileTooLarge
+
+    try:
+        entries = sorted(os.scandir(path), key=lambda e: e.name)
+    except OSError as exc:
+        raise InputError([Diagnostic(Location(str(path)), "unreadable", f"cannot read: {exc.strerror or exc}")]) from None
+    index = 0
+    for e in entries:
+        if not e.name.lower().endswith((".yaml", ".yml", ".json")):
+            continue
+        p = Path(e.path)
+        label = str(p)
+        why = ""
+        data = b""
+        try:
+            st = os.stat(p)
+            if stat.S_ISDIR(st.st_mode):
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                why = f"is {special_kind(st.st_mode)}, not a regular file"
+            else:
+                data = read_limited(p, limit)
+        except FileNotFoundError:
+            why = "is a broken symbolic link" if os.path.islink(p) else "no such file"
+        except FileTooLarge:
+            why = f"is larger than {limit} bytes"
+        except OSError as exc:
+            why = f"cannot be read: {exc.strerror or exc}"
+        if why:
+            yield Item(index, label, 0, e.name, f"{label}:0:0: -: skipped: {why}", "error", _digest(why.encode()))
+        else:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield Item(index, label, 0, e.name, f"{label}:1:1: -: not UTF-8 text (byte 0x{data[exc.start]:02X} at "
+                           f"offset {exc.start})", "error", _digest(data))
+            else:
+                yield Item(index, label, 0, e.name, text, "text", _digest(data))
+        index += 1
 
 
 # ---- worker ------------------------------------------------------------------------------------
@@ -109,14 +221,40 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise _CaseTimeout()
 
 
-def _evaluate_one(label: str, line: int, payload: Any, kind: str) -> Record:
-    """One case's output record and its summary keys (None for an error record).
+def _worker_main(conn: Any, rules: str | None, kb: str | None, engine: str, fault: str, spool: str,
+                 timeout: float) -> None:
+    """A worker: load the rule base, say "ready", then evaluate each task it is sent, one
+    message a case (so that the parent knows, if this process dies, which case it was on)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:
+        _init_worker(rules, kb, engine, fault, spool, timeout)
+    except BaseException as exc:  # noqa: B036 - reported to the parent, which stops the batch
+        try:
+            conn.send(("init-error", f"{type(exc).__name__}: {exc}"[:2000]))
+        except Exception:
+            pass
+        return
+    try:
+        conn.send(("ready", os.getpid()))
+        while True:
+            msg = conn.recv()
+            if msg is None:
+                return
+            tid, items = msg
+            for k, item in enumerate(items):
+                conn.send(("case", tid, k, _evaluate_one(item)))
+    except (EOFError, OSError, KeyboardInterrupt):
+        return  # the parent is gone or stopped the batch
+
+
+def _evaluate_one(item: Item) -> tuple[Record, str | None]:
+    """One case's output record and its case id (None when it has none).
 
     Each case has its own time limit, set by an alarm in the worker, so a slow case gets the
-    same answer whatever the size of its task. A record is not sent back through the pool's
-    pipe (results run to tens of kilobytes, and receiving them would cost the parent as much
-    CPU as a worker): the worker appends it to its own spool file and answers with where it
-    is; if that write fails, the record goes back inline."""
+    same answer whatever the size of its task. A record is not sent back through the pipe
+    (results run to tens of kilobytes, and receiving them would cost the parent as much CPU as
+    a worker): the worker appends it to its own spool file and answers with where it is; if
+    that write fails, the record goes back inline."""
     timeout = float(_W.get("timeout") or 0)
     alarm = timeout > 0 and hasattr(signal, "setitimer")
     try:
@@ -124,14 +262,19 @@ def _evaluate_one(label: str, line: int, payload: Any, kind: str) -> Record:
             signal.signal(signal.SIGALRM, _on_alarm)
             signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
-            out = _record(label, line, payload, kind)
+            text, keys, ident = _record(item)
         finally:
             if alarm:
                 signal.setitimer(signal.ITIMER_REAL, 0)
     except _CaseTimeout:
-        return _timeout_record((label, line, payload, kind), timeout, "stopped at its time limit")
-    text, keys = out if isinstance(out, tuple) else (out, None)
-    data = (text + "\n").encode("utf-8")
+        ident = _W.get("ident")
+        text, keys = _error_text(item, ident, f"evaluation did not finish within {timeout:g} s "
+                                 "(stopped at its time limit)"), None
+    try:
+        data = (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # pragma: no cover - the loaders refuse unpaired surrogates
+        text = json.dumps(json.loads(text), ensure_ascii=True, sort_keys=True)
+        data = (text + "\n").encode("utf-8")
     try:
         if "fd" not in _W:
             path = os.path.join(_W["spool"], f"w{os.getpid()}-{time.monotonic_ns()}.jsonl")
@@ -148,56 +291,77 @@ def _evaluate_one(label: str, line: int, payload: Any, kind: str) -> Record:
                 os.close(fd)
             except OSError:
                 pass
-        return text, keys
+        return (text, keys), ident
     _W["offset"] = offset + len(data)
-    return (_W["path"], offset, len(data)), keys
+    return ((_W["path"], offset, len(data)), keys), ident
 
 
 def _summary_keys(doc: dict[str, Any]) -> list[str]:
-    return [f"{c['type']}: {c['status']}" for c in doc.get("conclusions", [])]
+    return [f"{c['type']}: {c['status']}" for c in doc.get("conclusions", []) if isinstance(c, dict)]
 
 
-def _record(label: str, line: int, payload: Any, kind: str) -> str | tuple[str, list[str]]:
-    from ..errors import InputError, KzError
-    from ..rulebase import evaluate_case, load_case
-    from ..language.scenario import load_scenarios
-    from ..errors import Diagnostics
+def _stamp(doc: dict[str, Any], item: Item) -> dict[str, Any]:
+    doc["line"] = item.line
+    doc["input_sha256"] = item.digest
+    if item.file:
+        doc["file"] = item.file
+    return doc
+
+
+def _error_text(item: Item, ident: str | None, message: str, diagnostics: list[Diagnostic] | None = None) -> str:
+    err: dict[str, Any] = {"message": message}
+    if diagnostics is not None:
+        err["diagnostics"] = [{"location": str(d.location), "code": d.code, "message": d.message}
+                              for d in diagnostics]
+    doc = _stamp({"id": ident or item.label, "error": err}, item)
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True)
+
+
+def _record(item: Item) -> tuple[str, list[str] | None, str | None]:
+    """(the record's JSON text, its summary keys or None for an error, the case id)."""
+    from ..errors import Diagnostics, KzError
+    from ..rulebase import evaluate_case
+    from ..language.scenario import load_scenarios, scenario_from_data
+    from ..language.yamlio import load_json_line
 
     rb = _W["rb"]
-    payload, kind = parse_item(label, line, payload, kind)
-    ident = payload.get("id") if kind == "json" and isinstance(payload, dict) else None
+    ident: str | None = None
+    _W["ident"] = None
     try:
-        if kind == "error":
-            return json.dumps({"id": ident or label, "line": line, "error": {"message": payload}}, ensure_ascii=False)
-        if kind == "json":
-            if not isinstance(payload, dict):
-                return json.dumps({"id": label, "line": line, "error": {"message": "a case must be a JSON object"}})
-            scenario = load_case(rb, payload)
+        if item.kind == "error":
+            return _error_text(item, None, str(item.payload)), None, None
+        diags = Diagnostics()
+        if item.kind == "line":
+            source = item.label.rsplit(":", 1)[0]
+            data = load_json_line(item.payload, source, item.line, diags)
+            if data is not None and not diags.errors:
+                if isinstance(data, dict) and isinstance(data.get("id"), str):
+                    ident = data["id"]
+                found = scenario_from_data(data, rb.kb, diags, source, item.label)
+                scenarios = [found] if found is not None else []
+            else:
+                scenarios = []
         else:
-            diags = Diagnostics()
-            found = load_scenarios(Path(label), rb.kb, diags, shown=label, text=payload)
-            if diags.errors:
-                raise InputError(diags.errors)
-            if len(found) != 1:
-                raise InputError([])
-            scenario = found[0]
-        ident = scenario.id
+            scenarios = load_scenarios(Path(item.label), rb.kb, diags, shown=item.label, text=item.payload)
+        if diags.errors:
+            raise InputError(diags.errors)
+        if len(scenarios) != 1:
+            raise InputError([Diagnostic(Location(item.label), "many-cases",
+                                         f"the file holds {len(scenarios)} cases; give one case a file")])
+        scenario = scenarios[0]
+        ident = _W["ident"] = scenario.id
         _fault_injection(ident)
         result = evaluate_case(rb, scenario, _W["engine"])
         doc = result.to_json()
         doc["id"] = scenario.id
-        return json.dumps(doc, ensure_ascii=False, sort_keys=True), _summary_keys(doc)
+        _stamp(doc, item)
+        return json.dumps(doc, ensure_ascii=False, sort_keys=True), _summary_keys(doc), ident
     except InputError as exc:
-        return json.dumps({"id": ident or label, "line": line, "error": {
-            "message": exc.render() or "the file holds no single case",
-            "diagnostics": [{"location": str(d.location), "code": d.code, "message": d.message}
-                            for d in exc.diagnostics]}}, ensure_ascii=False, sort_keys=True)
+        return _error_text(item, ident, exc.render() or "the file holds no single case", exc.diagnostics), None, ident
     except KzError as exc:
-        return json.dumps({"id": ident or label, "line": line, "error": {"message": str(exc)}},
-                          ensure_ascii=False, sort_keys=True)
+        return _error_text(item, ident, str(exc)), None, ident
     except Exception as exc:  # never lose a case to an unexpected failure
-        return json.dumps({"id": ident or label, "line": line, "error": {
-            "message": f"internal error: {type(exc).__name__}: {exc}"}}, ensure_ascii=False, sort_keys=True)
+        return _error_text(item, ident, f"internal error: {type(exc).__name__}: {exc}"), None, ident
 
 
 def _fault_injection(ident: str) -> None:
@@ -206,39 +370,294 @@ def _fault_injection(ident: str) -> None:
     if fault == f"hang:{ident}":
         time.sleep(3600)
     elif fault == f"crash:{ident}":
-        import signal
-
         os.kill(os.getpid(), signal.SIGSEGV)
 
 
-# ---- driver --------------------------------------------------------------------------------------
+def _case_id(item: Item) -> str | None:
+    """The id a case states, read (safely) in the parent for the record of a case whose worker
+    died on it."""
+    from ..errors import Diagnostics
+    from ..language.yamlio import load_json_line, load_text
+
+    diags = Diagnostics()
+    try:
+        if item.kind == "line":
+            data = load_json_line(item.payload, "-", item.line, diags)
+        elif item.kind == "text":
+            data = load_text(item.payload, "-", diags)
+        else:
+            return None
+    except Exception:  # pragma: no cover - the loaders report, they do not raise
+        return None
+    ident = data.get("id") if isinstance(data, dict) else None
+    return ident if isinstance(ident, str) else None
 
 
-def _existing(output: Path) -> dict[str, str]:
-    done: dict[str, str] = {}
-    if not output.exists():
-        return done
-    for line in output.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict) and "id" in rec and "error" not in rec:
-            done[str(rec["id"])] = line
-    return done
+# ---- the pool -----------------------------------------------------------------------------------
 
 
 def _context() -> Any:
     # never fork a process that may hold durable_rules' threads: start workers fresh, from a
-    # fork server that has imported the engine once (each worker then only loads the rule base)
+    # fork server that has imported the engine once (each worker then only loads the rule base).
+    # The fork server ignores Ctrl-C, and so do the workers it forks (the first thing they do).
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["kzcopyright.engine.workflows.batch", "kzcopyright.engine.rulebase",
+        ctx.set_forkserver_preload(["kzcopyright.engine.workflows._forkserver", "kzcopyright.engine.workflows.batch",
+                                    "kzcopyright.engine.rulebase",
                                     "kzcopyright.engine.reasoning.pybackend", "kzcopyright.engine.reasoning.result"])
         return ctx
     return mp.get_context("spawn")
 
 
+@dataclass
+class _Task:
+    tid: int
+    items: list[Item]
+    done: int = 0  # cases of it answered so far
+
+
+@dataclass
+class _Worker:
+    proc: Any
+    conn: Any
+    ready: bool = False
+    task: _Task | None = None
+    since: float = 0.0  # when its current case started (its last answer, or the task's start)
+
+
+class _Pool:
+    """Worker processes, each sent one task at a time, each answering one message a case.
+
+    A dead worker is seen at once through its process sentinel: the answers it sent before it
+    died are read, the case it was on gets an error record, and the rest of its task goes back
+    to the front of the queue. A case that does not answer within ``timeout`` and a margin
+    (a hang where the worker's alarm cannot reach, inside C code) has its worker killed, the
+    same way."""
+
+    def __init__(self, n: int, args: tuple[Any, ...], timeout: float,
+                 on_case: Callable[[Item, Record, str | None], None]):
+        self.ctx = _context()
+        self.n = n
+        self.args = args
+        self.timeout = timeout
+        self.margin = max(2.0, min(timeout, 5.0))
+        self.on_case = on_case
+        self.workers: list[_Worker] = []
+        self.queue: deque[_Task] = deque()
+        self.counter = 0
+        self.failed_starts = 0
+
+    # -- workers
+    def _start(self) -> None:
+        parent, child = self.ctx.Pipe(duplex=True)
+        proc = self.ctx.Process(target=_worker_main, args=(child, *self.args), daemon=True)
+        proc.start()
+        child.close()
+        self.workers.append(_Worker(proc, parent))
+
+    def _retire(self, w: _Worker, kill: bool) -> None:
+        if kill and w.proc.is_alive():
+            w.proc.kill()
+        w.proc.join(5)
+        try:
+            w.conn.close()
+        except OSError:
+            pass
+        self.workers.remove(w)
+
+    def stop(self) -> None:
+        for w in list(self.workers):
+            try:
+                w.proc.kill()
+            except Exception:
+                pass
+        for w in list(self.workers):
+            self._retire(w, kill=True)
+
+    def close(self) -> None:
+        for w in self.workers:
+            try:
+                w.conn.send(None)
+            except OSError:
+                pass
+        for w in list(self.workers):
+            w.proc.join(10)
+            self._retire(w, kill=True)
+
+    # -- tasks
+    def submit(self, items: list[Item]) -> None:
+        self.counter += 1
+        self.queue.append(_Task(self.counter, items))
+
+    @property
+    def busy(self) -> int:
+        return sum(1 for w in self.workers if w.task is not None)
+
+    def idle(self) -> bool:
+        return not self.queue and self.busy == 0
+
+    def _dispatch(self) -> None:
+        for w in self.workers:
+            if w.ready and w.task is None and self.queue:
+                task = self.queue.popleft()
+                try:
+                    w.conn.send((task.tid, task.items))
+                except OSError:
+                    self.queue.appendleft(task)
+                    continue
+                w.task, w.since = task, time.monotonic()
+        wanted = min(self.n, len(self.workers) + len(self.queue))
+        while len(self.workers) < wanted:
+            self._start()
+
+    def _answer(self, w: _Worker, msg: Any) -> None:
+        kind = msg[0]
+        if kind == "ready":
+            w.ready = True
+            self.failed_starts = 0
+        elif kind == "case":
+            _tid, _k, answer = msg[1], msg[2], msg[3]
+            task = w.task
+            if task is None or task.tid != _tid:
+                return  # pragma: no cover - an answer for a task that was taken back
+            item = task.items[task.done]
+            task.done += 1
+            w.since = time.monotonic()
+            (record, ident) = answer
+            self.on_case(item, record, ident)
+            if task.done == len(task.items):
+                w.task = None
+        elif kind == "init-error":
+            raise EvaluationError(f"a batch worker could not start: {msg[1]}")
+
+    def _drain(self, w: _Worker) -> None:
+        """Read every answer a worker sent before it died or was killed."""
+        while True:
+            try:
+                if not w.conn.poll(0):
+                    return
+                self._answer(w, w.conn.recv())
+            except (EOFError, OSError):
+                return
+
+    def _lost(self, w: _Worker, why: str) -> None:
+        """A worker died or was killed: blame the case it was on, requeue the rest of its task."""
+        self._drain(w)
+        task = w.task
+        self._retire(w, kill=True)
+        if task is None:
+            if not w.ready:
+                self.failed_starts += 1
+                if self.failed_starts > 3:
+                    raise EvaluationError(f"batch workers die while starting ({why})")
+            return
+        item = task.items[task.done]
+        record = (_error_text(item, _case_id(item), f"evaluation did not finish: {why}"), None)
+        self.on_case(item, record, None)
+        rest = task.items[task.done + 1:]
+        if rest:
+            self.counter += 1
+            self.queue.appendleft(_Task(self.counter, rest))
+
+    def step(self, block: bool = True) -> None:
+        """Hand out tasks, then wait for one event (an answer, a death, a deadline); without
+        ``block``, only take the events already there."""
+        self._dispatch()
+        now = time.monotonic()
+        deadlines = [w.since + self.timeout + self.margin for w in self.workers if w.task is not None]
+        wait = (max(0.0, min(deadlines) - now) if deadlines else 1.0) if block else 0.0
+        by_conn = {w.conn: w for w in self.workers}
+        by_sentinel = {w.proc.sentinel: w for w in self.workers}
+        ready = mpc.wait(list(by_conn) + list(by_sentinel), timeout=wait + 0.01 if block else 0)
+        for obj in ready:
+            w = by_conn.get(obj)
+            if w is not None and w in self.workers:
+                try:
+                    self._answer(w, w.conn.recv())
+                except (EOFError, OSError):
+                    self._lost(w, self._death(w))
+        for obj in ready:
+            w = by_sentinel.get(obj)
+            if w is not None and w in self.workers:
+                self._lost(w, self._death(w))
+        now = time.monotonic()
+        for w in list(self.workers):
+            if w.task is not None and now > w.since + self.timeout + self.margin:
+                self._lost(w, f"no answer within {self.timeout:g} s (the worker hung and was stopped)")
+
+    def _death(self, w: _Worker) -> str:
+        w.proc.join(1)
+        code = w.proc.exitcode
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = str(-code)
+            return f"its worker died (killed by {name})"
+        return f"its worker died (exit code {code})"
+
+
+# ---- driver --------------------------------------------------------------------------------------
+
+
+def _previous(paths: list[Path]) -> dict[tuple[str, int, str], tuple[Record, str | None]]:
+    """The result records of earlier runs, by input key (file, line, hash of the input): where
+    each is (the file, its offset and length: copied, not held in memory) and its case id.
+    Error records are left out (evaluated again); a line that is not a record is ignored."""
+    from ..language.yamlio import LIMITS
+
+    done: dict[tuple[str, int, str], tuple[Record, str | None]] = {}
+    for path in paths:
+        try:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                continue
+            fh = open(path, "rb")
+        except OSError:
+            continue
+        with fh:
+            offset = 0
+            while True:
+                raw = fh.readline(4 * LIMITS.max_bytes)
+                if not raw:
+                    break
+                start, offset = offset, offset + len(raw)
+                if not raw.endswith(b"\n"):
+                    continue
+                try:
+                    rec = json.loads(raw)
+                except (ValueError, RecursionError):
+                    continue
+                if not isinstance(rec, dict) or "error" in rec:
+                    continue
+                line, digest, name = rec.get("line"), rec.get("input_sha256"), rec.get("file", "")
+                if not isinstance(line, int) or not isinstance(digest, str) or not isinstance(name, str):
+                    continue
+                ident = rec.get("id")
+                done[(name, line, digest)] = (((str(path), start, len(raw)), _summary_keys(rec)),
+                                              ident if isinstance(ident, str) else None)
+    return done
+
+
+def _spool_parent(output: Path) -> Path:
+    """The spool lives next to the output (the system temp directory may be small or in
+    memory), unless the output is a device or a FIFO."""
+    try:
+        st = os.stat(output)
+        if not stat.S_ISREG(st.st_mode):
+            return Path(tempfile.gettempdir())
+    except OSError:
+        pass
+    real = Path(os.path.realpath(output))
+    return real.parent
+
+
+def _check_paths(input_path: Path, output: Path) -> None:
+    try:
+        same = os.path.samefile(input_path, output)
+    except OSError:
+        same = False
+    if same:
+        raise OutputError(str(output), "it is the input: give another output file")
 
 
 def run_batch(
@@ -253,26 +672,81 @@ def run_batch(
     timeout: float = CASE_TIMEOUT,
     progress: Callable[[int], None] | None = None,
 ) -> BatchSummary:
-    """Evaluate every case of ``input_path`` into ``output`` (JSON Lines, input order)."""
+    """Evaluate every case of ``input_path`` into ``output`` (JSON Lines, input order).
+
+    Raises :class:`BatchInterrupted` on Ctrl-C (the output is left as it was, the finished
+    records are kept in ``OUTPUT.partial`` for ``resume``), :class:`OutputError` when the
+    output cannot be written or is the input, :class:`InputError` when the input cannot be
+    read."""
     started = time.perf_counter()
+    input_path, output = Path(input_path), Path(output)
+    if str(output) == "":
+        raise OutputError("", "an empty file name")
+    _check_paths(input_path, output)
+    partial = Path(f"{output}.partial")
+    parent = _spool_parent(output)
+    clean_stale(parent, output.name)
+    previous = _previous([output, partial]) if resume else {}
     summary = BatchSummary()
-    items = list(read_inputs(input_path))
-    previous = _existing(output) if resume else {}
-    records: list[Record | None] = [None] * len(items)
-    todo: list[int] = []
-    for i, item in enumerate(items):
-        ident = _ident(*item) if previous else None
-        if ident is not None and str(ident) in previous:
-            line = previous[str(ident)]
-            records[i] = (line, _summary_keys(json.loads(line)))
-            summary.skipped += 1
-        else:
-            todo.append(i)
+    records: list[Record | None] = []
+    first_use: dict[str, str] = {}
+
+    def note(item: Item, record: Record, ident: str | None) -> None:
+        while len(records) <= item.index:
+            records.append(None)
+        records[item.index] = record
+        if ident is not None and record[1] is not None:
+            if ident in first_use:
+                summary.warnings.append(f"warning: {item.label}: case id '{ident}' is also used at {first_use[ident]}")
+            else:
+                first_use[ident] = item.label
+        if progress is not None:
+            progress(1)
+
     n_workers = max(1, workers or os.cpu_count() or 1)
-    # the spool lives next to the output (the system temp directory may be small or in memory)
-    with tempfile.TemporaryDirectory(prefix=f".{output.name}.spool-", dir=output.parent if str(output.parent) else ".") as spool:
-        if todo:
-            _run_pool(items, todo, records, rules, kb, engine, n_workers, timeout, progress, spool)
+    fault = os.environ.get("KZCOPYRIGHT_FAULT", "")  # read here: a fork server started earlier would not see it
+    try:
+        spool_dir = tempfile.mkdtemp(prefix=f".{output.name}.spool-{os.getpid()}-", dir=parent)
+    except OSError as exc:
+        raise OutputError(str(output), f"cannot make a spool folder in {parent}: {exc.strerror or exc}") from None
+    pool: _Pool | None = None
+    read = 0
+    try:
+        try:
+            pool = _Pool(n_workers, (rules, kb, engine, fault, spool_dir, timeout), timeout, note)
+            batch: list[Item] = []
+            for item in read_inputs(input_path):
+                read += 1
+                kept = previous.get(item.key)
+                if item.kind == "error":  # unreadable input: its record needs no worker
+                    note(item, (_error_text(item, None, str(item.payload)), None), None)
+                    continue
+                if kept is not None:
+                    summary.skipped += 1
+                    note(item, kept[0], kept[1])
+                    continue
+                batch.append(item)
+                size = max(1, min(CHUNK, read // (n_workers * 4)))
+                if len(batch) >= size:
+                    pool.submit(batch)
+                    batch = []
+                pool.step(block=False)
+                # keep at most two tasks a worker waiting: the input streams in as the cases go out
+                while len(pool.queue) >= 2 * n_workers:
+                    pool.step()
+            if batch:
+                pool.submit(batch)
+            while not pool.idle():
+                pool.step()
+            pool.close()
+        except KeyboardInterrupt:
+            if pool is not None:
+                pool.stop()
+            raise BatchInterrupted(_interrupted(output, partial, records, read)) from None
+        except BaseException:
+            if pool is not None:
+                pool.stop()
+            raise
         for rec in records:
             assert rec is not None
             summary.cases += 1
@@ -283,14 +757,40 @@ def run_batch(
         # records are copied from the spool files one at a time: the output is never held whole
         # in memory (a result is tens of kilobytes; a batch may have hundreds of thousands)
         write_atomic(output, _output_chunks(records))
+        try:
+            partial.unlink()
+        except OSError:
+            pass
+    finally:
+        import shutil
+
+        shutil.rmtree(spool_dir, ignore_errors=True)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-MAX_OPEN_SPOOL = 16  # spool files kept open while the output is assembled
+def _interrupted(output: Path, partial: Path, records: list[Record | None], read: int) -> str:
+    """Keep the finished records (in input order) in OUTPUT.partial; say how to go on."""
+    finished = [r for r in records if r is not None]
+    kept = ""
+    try:
+        st = os.stat(output)
+        regular = stat.S_ISREG(st.st_mode)
+    except OSError:
+        regular = True
+    if finished and regular:
+        try:
+            write_atomic(partial, _output_chunks(finished))
+            kept = f"; the {len(finished)} finished results are in {partial}: run the same command with --resume to go on"
+        except (OutputError, OSError) as exc:
+            kept = f"; the finished results could not be kept ({exc})"
+    elif finished:
+        kept = "; the output is not a regular file, so nothing was kept to resume from"
+    return (f"interrupted: {len(finished)} of the {read} cases read were done; {output} was left as it was"
+            + kept)
 
 
-def _output_chunks(records: list[Record | None]) -> Iterator[bytes]:
+def _output_chunks(records: Sequence[Record | None]) -> Iterator[bytes]:
     files: dict[str, Any] = {}  # in order of last use: a pool restart leaves many spool files
     try:
         for rec in records:
@@ -311,114 +811,3 @@ def _output_chunks(records: list[Record | None]) -> Iterator[bytes]:
     finally:
         for fh in files.values():
             fh.close()
-
-
-def _timeout_record(item: tuple[str, int, Any, str], timeout: float,
-                    why: str = "the worker hung or crashed") -> Record:
-    label, line = item[0], item[1]
-    ident = _ident(*item)
-    if ident is None:
-        ident = label
-    return (json.dumps({"id": ident, "line": line, "error": {
-        "message": f"evaluation did not finish within {timeout:g} s ({why})"}},
-        ensure_ascii=False, sort_keys=True), None)
-
-
-CHUNK = 8  # at most this many cases a task, so that the parent handles few messages
-
-
-def _evaluate_chunk(chunk: list[tuple[str, int, Any, str]]) -> list[Record]:
-    return [_evaluate_one(*item) for item in chunk]
-
-
-def _run_pool(items: list[tuple[str, int, Any, str]], todo: list[int], records: list[Record | None],
-              rules: str | None, kb: str | None, engine: str, n_workers: int, timeout: float,
-              progress: Callable[[int], None] | None, spool: str) -> None:
-    """Run the cases of ``todo`` on a pool, a few cases a task. The parent sleeps on a queue that
-    the pool's result callbacks fill (no polling), so with as many workers as cores it takes
-    little CPU from them. A case that runs past ``timeout`` is stopped by an alarm in its worker
-    and gets an error record. A task that does not answer within ``timeout`` per case (and a
-    margin) once running — a worker killed by a crash never answers — stops the pool; its cases
-    are run again one a task, and a single case that does not answer gets an error record. The
-    pool is restarted and the other pending tasks are submitted again."""
-    ctx = _context()
-    done: queue.SimpleQueue[tuple[int, int, Any, bool]] = queue.SimpleQueue()
-
-    def new_pool() -> Any:
-        # the fault-injection switch is read here, in the parent: a forkserver started earlier
-        # would not see a variable set later
-        fault = os.environ.get("KZCOPYRIGHT_FAULT", "")
-        return ctx.Pool(n_workers, initializer=_init_worker, initargs=(rules, kb, engine, fault, spool, timeout),
-                        maxtasksperchild=1000)
-
-    generation = 0
-    pool = new_pool()
-    size = max(1, min(CHUNK, len(todo) // (n_workers * 4)))
-    waiting: list[list[int]] = [todo[k:k + size] for k in range(0, len(todo), size)]
-    waiting.reverse()
-    tasks: dict[int, list[int]] = {}  # task number -> its case indexes
-    pending: dict[int, float] = {}  # task number -> deadline (0.0 until it is among the running)
-    counter = 0
-    window = n_workers * 4
-
-    def submit(cases: list[int]) -> None:
-        nonlocal counter
-        counter += 1
-        tid, gen = counter, generation
-        tasks[tid], pending[tid] = cases, 0.0
-        pool.apply_async(_evaluate_chunk, ([items[i] for i in cases],),
-                         callback=lambda r, tid=tid, gen=gen: done.put((gen, tid, r, True)),
-                         error_callback=lambda e, tid=tid, gen=gen: done.put((gen, tid, e, False)))
-
-    try:
-        while waiting or pending:
-            while waiting and len(pending) < window:
-                submit(waiting.pop())
-            now = time.monotonic()
-            running = sorted(pending)[:n_workers]  # the oldest tasks are the ones being run
-            for tid in running:
-                if pending[tid] == 0.0:
-                    # each case stops itself at the timeout (an alarm in the worker); this
-                    # deadline catches a worker that crashed or hangs where the alarm cannot
-                    # reach (inside C code)
-                    pending[tid] = now + timeout * len(tasks[tid]) + min(timeout, 5.0)
-            next_deadline = min(pending[tid] for tid in running)
-            try:
-                gen, tid, value, ok = done.get(timeout=max(0.0, next_deadline - now) + 0.01)
-            except queue.Empty:
-                expired = [tid for tid in running if time.monotonic() > pending[tid]]
-                if not expired:
-                    continue
-                tid = expired[0]
-                cases = tasks.pop(tid)
-                del pending[tid]
-                again = [tasks.pop(t) for t in sorted(pending)]
-                pending.clear()
-                pool.terminate()
-                pool.join()
-                generation += 1
-                pool = new_pool()
-                if len(cases) == 1:
-                    records[cases[0]] = _timeout_record(items[cases[0]], timeout)
-                    if progress:
-                        progress(1)
-                else:  # find the case that hangs: run these one a task, first
-                    again = [[i] for i in cases] + again
-                for t in again:
-                    submit(t)
-                continue
-            if gen != generation or tid not in pending:
-                continue  # a late answer from a pool that was restarted
-            cases = tasks.pop(tid)
-            del pending[tid]
-            for k, i in enumerate(cases):
-                if ok:
-                    records[i] = value[k]
-                else:  # pragma: no cover - _evaluate_one catches everything
-                    records[i] = (json.dumps({"id": items[i][0], "line": items[i][1],
-                                              "error": {"message": f"worker failed: {value}"}}), None)
-            if progress:
-                progress(len(cases))
-    finally:
-        pool.terminate()
-        pool.join()

@@ -9,12 +9,15 @@ conclusions depend on is asked next (ties: vocabulary order). Answers may be "un
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..errors import Diagnostic, InputError, Location
+from ..errors import Diagnostic, Diagnostics, InputError, Location
+from ..language.yamlio import LDict, LList, load_file, loc_of
 from ..reasoning.whynot import apply_changes
 from ..language.kb import CASE_TYPE
 from ..rulebase import RuleBase, evaluate_case, load_case
@@ -22,7 +25,7 @@ from ..reasoning.result import Result
 from ..language.scenario import Fact, Scenario
 from ..language.values import json_value, parse_text_value
 
-__all__ = ["Question", "Consultation", "SKELETON"]
+__all__ = ["Question", "Consultation", "SKELETON", "load_answers"]
 
 SKELETON: dict[str, Any] = {
     "id": "consultation",
@@ -137,7 +140,9 @@ class Consultation:
         """The typed value of an answer (None for "unknown"); raises InputError if invalid."""
         if text is None:
             return None
-        if not isinstance(text, str):
+        if isinstance(text, (list, tuple)):  # a list answer from an answers file
+            text = ", ".join(str(json_value(v)) for v in text)
+        elif not isinstance(text, str):
             text = str(json_value(text)) if not isinstance(text, bool) else ("yes" if text else "no")
         raw = text.strip()
         if raw.lower() in ("unknown", "?", "don't know", "не знаю", ""):
@@ -201,6 +206,36 @@ class Consultation:
     def to_yaml(self) -> str:
         return "# Saved by `kzcopyright consult`.\n" + yaml.safe_dump(self.case_data(), sort_keys=False,
                                                                       allow_unicode=True, width=100)
+
+
+def load_answers(path: Path, shown: str | None = None) -> dict[str, Any]:
+    """An answers file: a YAML (or JSON) mapping ``fact.attribute: value``, read under the same
+    limits and safety as case files. A value is text, a number, true/false, a date, null
+    (unknown) or a list of those; anything else is a located ``bad-answers`` error."""
+    diags = Diagnostics()
+    shown = shown or str(path)
+    data = load_file(path, diags, shown)
+    if data is None and not diags.errors:
+        return {}  # an empty file: every question is answered 'unknown'
+    if not diags.errors and not isinstance(data, LDict):
+        diags.error(loc_of(data, Location(shown, 1, 1)), "bad-answers",
+                    "the answers file must map fact.attribute to a value")
+    if diags.errors:
+        raise InputError(diags.errors)
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        plain = (str, int, float, bool, _dt.date, type(None))
+        if isinstance(key, bool) or not isinstance(key, (str, int)):
+            diags.error(data.key_loc(key), "bad-answers", "a question is named fact.attribute (text)")
+        elif isinstance(value, LList) and all(isinstance(v, plain) and not isinstance(v, LList) for v in value):
+            out[str(key)] = list(value)
+        elif isinstance(value, plain):
+            out[str(key)] = value
+        else:
+            diags.error(data.val_loc(key), "bad-answers", f"the answer to '{key}' must be a value or a list of values",
+                        str(key))
+    diags.raise_if_errors()
+    return out
 
 
 _ = (replace, Fact)

@@ -57,18 +57,23 @@ def diff_corpus(scenarios: Iterable[Scenario], rb_a: RuleBase, rb_b: RuleBase, e
                 field_name: str | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {"cases": [], "by_article": {}, "compared": 0}
     for s in scenarios:
-        sa = shift_case(s, day_a, field_name) if day_a else s
-        sb = shift_case(s, day_b, field_name) if day_b else s
         report["compared"] += 1
         try:
+            # moving a case's dates can leave the calendar (--from 0001-01-01): that case is an error
+            sa = shift_case(s, day_a, field_name) if day_a else s
+            sb = shift_case(s, day_b, field_name) if day_b else s
             ra = evaluate_case(rb_a, sa, engine)
             rb_res = evaluate_case(rb_b, sb, engine)
+            changes = [_change_json(ch) for ch in compare_results(ra, rb_res, rb_b.kb)]
+            if day_a and day_b:
+                changes = [c for c in changes if not _only_dates_moved(c, day_b - day_a)]
+        except OverflowError:
+            report.setdefault("errors", []).append({"case": s.id, "file": s.path, "error": (
+                "its dates cannot be moved that far: they would leave the calendar (years 1 to 9999)")})
+            continue
         except Exception as exc:  # one case that cannot be evaluated does not stop the report
             report.setdefault("errors", []).append({"case": s.id, "file": s.path, "error": str(exc)})
             continue
-        changes = [_change_json(ch) for ch in compare_results(ra, rb_res, rb_b.kb)]
-        if day_a and day_b:
-            changes = [c for c in changes if not _only_dates_moved(c, day_b - day_a)]
         if not changes:
             continue
         entry = {"case": s.id, "file": s.path, "changes": changes}
