@@ -79,6 +79,7 @@ class Article:
     encoded: bool
     note: dict[str, str]
     loc: Location
+    source_kk: str = ""  # where the Kazakh text (text["kk"]) was read, when it is given
 
     @property
     def ref(self) -> str:
@@ -339,7 +340,7 @@ def _load_articles(kb: KB, data: LDict, ck: Checker) -> None:
             continue
         ck.keys(
             spec,
-            ["title", "source", "last_checked", "in_force_from", "in_force_to", "text", "parts",
+            ["title", "source", "source_kk", "last_checked", "in_force_from", "in_force_to", "text", "parts",
              "amended_by", "encoded", "note"],
             subject,
             required=["title", "source"],
@@ -380,6 +381,7 @@ def _load_articles(kb: KB, data: LDict, ck: Checker) -> None:
             encoded=ck.boolean(spec, "encoded", subject, default=False),
             note=ck.text(spec, "note", subject),
             loc=arts.key_loc(number),
+            source_kk=ck.string(spec, "source_kk", subject) or "",
         )
 
 
