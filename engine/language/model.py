@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import enum
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -10,6 +11,10 @@ from ..errors import Location
 from .expr import Expr
 
 __all__ = [
+    "TextEnum",
+    "Op",
+    "OperandKind",
+    "ValueKind",
     "Operand",
     "Test",
     "Pattern",
@@ -24,24 +29,63 @@ __all__ = [
 ]
 
 
+class TextEnum(str, enum.Enum):
+    """An enum whose members are their text: they compare, hash, format and serialise as the
+    strings they stand for, so ``Op.EQ == "="`` and a member is a valid dict key for its text."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Op(TextEnum):
+    """The operators of a condition (rule-language.md §4.2)."""
+
+    EQ = "="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    IN = "in"
+    NOT_IN = "not_in"
+    CONTAINS = "contains"
+    PRESENT = "present"
+
+
+class OperandKind(TextEnum):
+    """What the right-hand side of a test is: a literal, a bound variable, a dated parameter."""
+
+    LIT = "lit"
+    VAR = "var"
+    PARAM = "param"
+
+
+class ValueKind(TextEnum):
+    """What an attribute of a derived fact is given by: a literal, a variable, an expression."""
+
+    LIT = "lit"
+    VAR = "var"
+    EXPR = "expr"
+
+
 @dataclass(frozen=True)
 class Operand:
     """The right-hand side of a test: a literal, a bound ``$variable`` or a dated ``param``."""
 
-    kind: str  # lit | var | param
+    kind: OperandKind
     value: Any
     loc: Location
 
 
 @dataclass(frozen=True)
 class Test:
-    """One attribute test of a pattern: ``attr op operand``.
-
-    ops: = != < <= > >= in not_in contains present
-    """
+    """One attribute test of a pattern: ``attr op operand``."""
 
     attr: str
-    op: str
+    op: Op
     operand: Operand
     loc: Location
 
@@ -77,7 +121,9 @@ Condition = Union[Pattern, Not, AnyOf]  # noqa: UP007 - a runtime alias
 
 @dataclass(frozen=True)
 class HeadValue:
-    kind: str  # lit | var | expr
+    """The value given to one attribute of a derived fact (``then``)."""
+
+    kind: ValueKind
     value: Any
     loc: Location
     text: str = ""

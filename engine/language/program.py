@@ -18,7 +18,8 @@ from typing import Any
 from ..errors import Diagnostics, Location, suggest
 from .expr import Expr, ExprError, describe, static_type_of, typecheck, variables
 from .kb import KB, Attribute, ParamValue
-from .model import AnyOf, Condition, Defeat, Head, HeadValue, Not, Pattern, Rule, Test, VarInfo
+from .model import (AnyOf, Condition, Defeat, Head, HeadValue, Not, Op, OperandKind, Pattern, Rule, Test, ValueKind,
+                    VarInfo)
 from .values import NUMERIC_UNITS
 
 __all__ = ["Program", "Branch", "CPattern", "CTest", "compile_program", "AUX_PREFIX", "DEFEAT_PREFIX"]
@@ -30,9 +31,11 @@ MAX_BRANCHES_PER_RULE = 64
 
 @dataclass(frozen=True)
 class CTest:
+    """A compiled test: ``attr op value``, the value a literal, a variable or a parameter."""
+
     attr: str
-    op: str
-    kind: str  # lit | var | param
+    op: Op
+    kind: OperandKind
     value: Any
     loc: Location
 
@@ -404,7 +407,7 @@ class _Compiler:
             v: Attribute(v, "ref", {}, {}, {}, (), {}, outer[v].to, None, True, loc) for v in shared
         }
         # inner variables that are outer are joined, not re-bound: seed them as "outer" types
-        head = Head(aux_type, tuple((v, HeadValue("var", v, loc, "$" + v)) for v in shared), loc)
+        head = Head(aux_type, tuple((v, HeadValue(ValueKind.VAR, v, loc, "$" + v)) for v in shared), loc)
         b = self.compile_branch(rule, 0, body, aux_uid, (head,), (), used_inner, inner_bound, outer={}, aux=True)
         if b is None:
             return None
@@ -418,7 +421,7 @@ class _Compiler:
             if var not in used_inner and var not in shared and not var.startswith("_"):
                 self.err(rule, vloc, "unused-variable", f"variable ${var} is bound but never used")
         self.branches.append(b)
-        shared_tests = tuple(CTest(v, "=", "var", v, loc) for v in shared)
+        shared_tests = tuple(CTest(v, Op.EQ, OperandKind.VAR, v, loc) for v in shared)
         return CPattern("n", aux_type, shared_tests, (), loc)
 
     def compatible(self, rule: Rule, t: Test, a: Attribute, vt: VarInfo, tname: str) -> bool:

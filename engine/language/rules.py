@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import Diagnostics, Location, suggest
 from .expr import ExprError, parse_expr, static_type_of, describe
 from .kb import CASE_TYPE, KB, FactType
-from .model import AnyOf, Condition, Defeat, Head, HeadValue, Not, Operand, Pattern, Rule, Test
+from .model import AnyOf, Condition, Defeat, Head, HeadValue, Not, Op, Operand, OperandKind, Pattern, Rule, Test, ValueKind
 from .schema import Checker
 from .values import NUMERIC_UNITS, value_matches_type
 from .yamlio import LDict, LList, load_file
@@ -35,8 +35,8 @@ RULE_KEYS = [
     "date", "when", "then", "defeats", "note",
 ]
 OPS = {
-    "=": "=", "==": "=", "eq": "=", "!=": "!=", "ne": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
-    "in": "in", "not_in": "not_in", "contains": "contains", "present": "present",
+    "=": Op.EQ, "==": Op.EQ, "eq": Op.EQ, "!=": Op.NE, "ne": Op.NE, "<": Op.LT, "<=": Op.LE, ">": Op.GT, ">=": Op.GE,
+    "in": Op.IN, "not_in": Op.NOT_IN, "contains": Op.CONTAINS, "present": Op.PRESENT,
 }
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 _VAR_RE = re.compile(r"^\$[A-Za-z_][A-Za-z0-9_]*$")
@@ -135,7 +135,7 @@ class _RuleParser:
                 if not _VAR_RE.match(name):
                     self.err(body.val_loc("as"), "bad-variable", f"'{spec}' is not a variable name")
                     continue
-                tests.append(Test("key", "=", Operand("var", name[1:], body.val_loc("as")), aloc))
+                tests.append(Test("key", Op.EQ, Operand(OperandKind.VAR, name[1:], body.val_loc("as")), aloc))
                 continue
             if attr == "key":
                 if ftype.kind != "entity":
@@ -163,12 +163,12 @@ class _RuleParser:
             elif isinstance(spec, LList):
                 self.err(vl, "bad-shape", f"a list is not a value of '{attr}': write {{in: [...]}} or {{contains: x}}")
             else:
-                t = self.test(ftype, attr, vtype, "=", spec, vl, vl)
+                t = self.test(ftype, attr, vtype, Op.EQ, spec, vl, vl)
                 if t:
                     tests.append(t)
         return Pattern(tname, tuple(tests), (), kloc)
 
-    def test(self, ftype: FactType, attr: str, vtype: str, op: str, raw: Any, vloc: Location,
+    def test(self, ftype: FactType, attr: str, vtype: str, op: Op, raw: Any, vloc: Location,
              oloc: Location) -> Test | None:
         allowed = _ops_for(vtype)
         if op not in allowed:
@@ -179,7 +179,7 @@ class _RuleParser:
             if not isinstance(raw, bool):
                 self.err(vloc, "type-mismatch", "present: takes true or false")
                 return None
-            return Test(attr, op, Operand("lit", raw, vloc), oloc)
+            return Test(attr, op, Operand(OperandKind.LIT, raw, vloc), oloc)
         if op in ("in", "not_in"):
             if not isinstance(raw, LList) or not raw:
                 self.err(vloc, "bad-shape", f"'{op}' needs a non-empty list of values")
@@ -188,12 +188,12 @@ class _RuleParser:
             for i, v in enumerate(raw):
                 if self.literal_ok(ftype, attr, vtype, v, raw.item_loc(i)):
                     vals.append(v)
-            return Test(attr, op, Operand("lit", tuple(vals), vloc), oloc)
+            return Test(attr, op, Operand(OperandKind.LIT, tuple(vals), vloc), oloc)
         if isinstance(raw, str) and raw.startswith("$"):
             if not _VAR_RE.match(raw):
                 self.err(vloc, "bad-variable", f"'{raw}' is not a variable name")
                 return None
-            return Test(attr, op, Operand("var", raw[1:], vloc), oloc)
+            return Test(attr, op, Operand(OperandKind.VAR, raw[1:], vloc), oloc)
         if isinstance(raw, LDict) and "param" in raw:
             pname = str(raw["param"])
             param = self.kb.parameters.get(pname)
@@ -207,13 +207,13 @@ class _RuleParser:
                          f"parameter '{pname}' is {describe(static_type_of(ptype))}, "
                          f"but '{attr}' is {describe(static_type_of(vtype))}")
                 return None
-            return Test(attr, op, Operand("param", pname, vloc), oloc)
+            return Test(attr, op, Operand(OperandKind.PARAM, pname, vloc), oloc)
         check_type = vtype
         if op == "contains":
             check_type = "enum"
         if not self.literal_ok(ftype, attr, check_type, raw, vloc):
             return None
-        return Test(attr, op, Operand("lit", raw, vloc), oloc)
+        return Test(attr, op, Operand(OperandKind.LIT, raw, vloc), oloc)
 
     def literal_ok(self, ftype: FactType, attr: str, vtype: str, value: Any, loc: Location) -> bool:
         problem = value_matches_type(vtype, value)
@@ -274,7 +274,7 @@ class _RuleParser:
                              suggest(str(attr), ftype.attributes))
                     continue
                 if isinstance(raw, str) and raw.startswith("$") and _VAR_RE.match(raw):
-                    attrs.append((str(attr), HeadValue("var", raw[1:], vloc, raw)))
+                    attrs.append((str(attr), HeadValue(ValueKind.VAR, raw[1:], vloc, raw)))
                 elif isinstance(raw, str) and raw.lstrip().startswith("="):
                     text = raw.lstrip()[1:]
                     col0 = self.text_col(vloc, raw)
@@ -284,7 +284,7 @@ class _RuleParser:
                         self.err(Location(vloc.path, vloc.line, col0 + exc.col - 1), "bad-expression",
                                  f"expression: {exc}", exc.hint)
                         continue
-                    attrs.append((str(attr), HeadValue("expr", e, vloc, text.strip(), col0)))
+                    attrs.append((str(attr), HeadValue(ValueKind.EXPR, e, vloc, text.strip(), col0)))
                 else:
                     if isinstance(raw, (LDict, LList)) and a.type != "list":
                         self.err(vloc, "bad-shape", f"value of '{attr}' must be a literal, $variable or '= expression'")
@@ -295,10 +295,10 @@ class _RuleParser:
                             continue
                         ok = all(self.literal_ok(ftype, str(attr), "enum", v, raw.item_loc(i)) for i, v in enumerate(raw))
                         if ok:
-                            attrs.append((str(attr), HeadValue("lit", tuple(sorted(set(raw))), vloc)))
+                            attrs.append((str(attr), HeadValue(ValueKind.LIT, tuple(sorted(set(raw))), vloc)))
                         continue
                     if self.literal_ok(ftype, str(attr), a.type, raw, vloc):
-                        attrs.append((str(attr), HeadValue("lit", raw, vloc)))
+                        attrs.append((str(attr), HeadValue(ValueKind.LIT, raw, vloc)))
             names = {n for n, _ in attrs}
             for a in ftype.attributes.values():
                 if a.required and a.name not in names:

@@ -28,6 +28,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+from ..language.model import TextEnum as _TextEnum
+
 __all__ = [
     "Mode",
     "Status",
@@ -50,16 +52,6 @@ __all__ = [
     "DatedRule",
     "Catalog",
 ]
-
-
-class _TextEnum(str, enum.Enum):
-    """An enum whose members are their text: they compare, format and serialise as strings."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self.value), spec)
 
 
 class Mode(_TextEnum):
