@@ -25,7 +25,15 @@ class Project:
     def __init__(self, rules: Path | None, kb: Path | None):
         self.rules = rules
         self.kb = kb
+        self.as_of: Any = None  # --as-of: the date of assessment of a case that gives none
         self._rb: Any = None
+
+    @property
+    def assessment_day(self) -> Any:
+        """The date of assessment for a case that gives none: --as-of, or today."""
+        import datetime as _dt
+
+        return self.as_of or _dt.date.today()
 
     @property
     def rulebase(self) -> Any:
@@ -107,6 +115,16 @@ _engine_opt = click.option("--engine", type=click.Choice(["durable", "python"]),
 _lang_opt = click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True)
 
 
+def _store_as_of(ctx: click.Context, _param: Any, value: Any) -> None:
+    if value is not None:
+        ctx.find_object(Project).as_of = value.date()
+
+
+_as_of_opt = click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, expose_value=False,
+                          callback=_store_as_of, metavar="DATE",
+                          help="Date of assessment for a case that gives none (default: today, stated in the output).")
+
+
 def _engine(engine: str | None) -> str:
     from kzcopyright.engine.rulebase import choose_engine
 
@@ -121,8 +139,10 @@ def _evaluate(project: Project, case: Path | None, example: str | None, engine: 
 
     if (case is None) == (example is None):
         raise click.UsageError("give either a CASE file or --example NAME")
+    from kzcopyright.engine.rulebase import assessed_as_of
+
     rb = project.rulebase
-    scenario = load_case(rb, case, example=example)
+    scenario = assessed_as_of(load_case(rb, case, example=example), project.assessment_day)
     return rb, scenario, evaluate_case(rb, scenario, _engine(engine))
 
 
@@ -139,6 +159,7 @@ def _write(output: Path, data: str | bytes, note: str = "") -> None:
 @_lang_opt
 @_output_opt("Write the report to this file (atomically; a device or FIFO is written through).")
 @click.option("-v", "--verbose", is_flag=True, help="Also list rule versions.")
+@_as_of_opt
 @click.pass_obj
 def analyze(project: Project, case: Path | None, example: str | None, fmt: str, engine: str | None, lang: str,
             output: Path | None, verbose: bool) -> None:
@@ -214,6 +235,7 @@ def _result_for(project: Project, args: tuple[str, ...], example: str | None, en
 @_id_opt
 @_engine_opt
 @_lang_opt
+@_as_of_opt
 @click.pass_obj
 def why(project: Project, args: tuple[str, ...], example: str | None, saved: Path | None, case_id: str | None,
         engine: str | None, lang: str) -> None:
@@ -248,6 +270,7 @@ def why(project: Project, args: tuple[str, ...], example: str | None, saved: Pat
               help="Bound on the alternative cases evaluated by the search.")
 @click.option("--max-seconds", type=click.FloatRange(0.1, 3600), default=20.0, show_default=True,
               help="Bound on the time the search takes.")
+@_as_of_opt
 @click.pass_obj
 def why_not_cmd(project: Project, args: tuple[str, ...], example: str | None, engine: str | None,
                 lang: str, max_changes: int, max_evals: int, max_seconds: float) -> None:
@@ -273,6 +296,7 @@ def why_not_cmd(project: Project, args: tuple[str, ...], example: str | None, en
               help="A changed fact, e.g. use:listing.consent=true (repeatable; 'unknown' unsets).")
 @_engine_opt
 @_lang_opt
+@_as_of_opt
 @click.pass_obj
 def what_if_cmd(project: Project, case: Path | None, example: str | None, assignments: tuple[str, ...],
                 engine: str | None, lang: str) -> None:
@@ -317,6 +341,7 @@ def _write_drawing(output: Path, dot: str, note: str = "") -> None:
 @_output_opt("FILE.svg, FILE.png or FILE.dot (default: DOT text on standard output).")
 @click.option("--focus", default=None, help="Keep only what leads to this conclusion, e.g. infringement.")
 @_engine_opt
+@_as_of_opt
 @click.pass_obj
 def graph(project: Project, case: Path | None, example: str | None, saved: Path | None, case_id: str | None,
           output: Path | None, focus: str | None, engine: str | None) -> None:
@@ -355,6 +380,7 @@ def graph(project: Project, case: Path | None, example: str | None, saved: Path 
 @click.option("--perspective", type=click.Choice(["rights_holder", "user"]), default=None)
 @_engine_opt
 @_lang_opt
+@_as_of_opt
 @click.pass_obj
 def consult(project: Project, case: Path | None, example: str | None, answers: Path | None, save: Path | None,
             perspective: str | None, engine: str | None, lang: str) -> None:
@@ -363,14 +389,14 @@ def consult(project: Project, case: Path | None, example: str | None, answers: P
     Answer with a value, a choice number, 'unknown', or 'back' to revise the last answer.
     """
     from kzcopyright.engine.workflows.consult import Consultation, load_answers
-    from kzcopyright.engine.rulebase import examples_dir, load_case
+    from kzcopyright.engine.rulebase import assessed_as_of, examples_dir, load_case
     from kzcopyright.engine.views.text import report_lines
 
     rb = project.rulebase
     name = _engine(engine)
     start: Any = examples_dir(rb.kb_dir) / f"{example}.yaml" if example else case
     if start is not None:
-        scenario = load_case(rb, start)
+        scenario = assessed_as_of(load_case(rb, start), project.assessment_day)
         if perspective:
             from kzcopyright.engine.reasoning.whynot import apply_changes
 
@@ -460,6 +486,7 @@ class _Counter:
 @click.option("--timeout", type=click.FloatRange(0.1, 3600), default=30.0, show_default=True,
               help="Seconds one case may take in its worker.")
 @_engine_opt
+@_as_of_opt
 @click.pass_obj
 def batch(project: Project, input_path: Path, output: Path, workers: int | None, resume: bool, timeout: float,
           engine: str | None) -> None:
@@ -472,7 +499,7 @@ def batch(project: Project, input_path: Path, output: Path, workers: int | None,
     try:
         summary = run_batch(input_path, output, rules=str(project.rules) if project.rules else None,
                             kb=str(project.kb) if project.kb else None, engine=name, workers=workers,
-                            resume=resume, timeout=timeout, progress=counter)
+                            resume=resume, timeout=timeout, progress=counter, as_of=project.assessment_day)
     finally:
         if counter is not None:
             counter.close()

@@ -5,6 +5,7 @@ This is the library's entry point; the CLI and ``kzcopyright.analyze`` are thin 
 
 from __future__ import annotations
 
+import datetime as _dt
 import gc
 import sys
 from contextlib import contextmanager
@@ -15,12 +16,12 @@ from collections.abc import Iterator, Mapping
 
 from .errors import Diagnostic, Diagnostics, EvaluationError, InputError, Location
 from .reasoning.evaluate import EvalContext
-from .language.kb import KB, load_kb
+from .language.kb import CASE_TYPE, KB, load_kb
 from .language.model import Rule
 from .language.program import Program, compile_program, fingerprint
 from .reasoning.result import Result, build_result
 from .language.rules import find_rule_files, load_rules
-from .language.scenario import Scenario, load_scenarios, scenario_from_data
+from .language.scenario import Fact, Scenario, load_scenarios, scenario_from_data
 from .language.yamlio import load_text
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "load_case",
     "evaluate_case",
     "choose_engine",
+    "assessed_as_of",
     "keep_resident",
     "ENGINES",
 ]
@@ -218,6 +220,25 @@ def _to_located(value: Any) -> Any:
         seq.item_locs = [seq.loc] * len(seq)
         return seq
     return value
+
+
+def assessed_as_of(scenario: Scenario, day: _dt.date) -> Scenario:
+    """The case with ``day`` as its date of assessment when it gives none (the CLI passes
+    today, or ``--as-of``): the date an analysis speaks for — which limitation periods have run,
+    which version of a rule of procedure applies. The case fact then also carries
+    ``assessment_date_assumed``, and the result states the assumption. A case that gives its
+    own date of assessment is returned unchanged."""
+    from dataclasses import replace
+
+    case = next((f for f in scenario.facts if f.type == CASE_TYPE), None)
+    if case is not None and case.has("assessment_date"):
+        return scenario
+    attrs: dict[str, Any] = dict(case.attrs) if case is not None else {"key": "case"}
+    attrs["assessment_date"] = day
+    attrs["assessment_date_assumed"] = True
+    new_case = Fact(case.fid if case is not None else "case:case", CASE_TYPE, tuple(sorted(attrs.items())))
+    facts = [f for f in scenario.facts if f.type != CASE_TYPE] + [new_case]
+    return replace(scenario, facts=sorted(facts, key=lambda f: f.fid))
 
 
 def choose_engine(engine: str | None) -> tuple[str, str]:

@@ -134,3 +134,37 @@ def test_art198_parts_by_damage(rb, engine, damage, holds, defeated):
         assert c.attributes["max_restriction_years"] == 5 and c.attributes["max_disqualification_years"] == 3
         lim = r.find("criminal_limitation", part="3")[0]
         assert lim.attributes["ends"] == "2026-06-15"
+
+
+def test_a_case_without_a_date_of_assessment_is_assessed_as_of_today_or_as_of(tmp_path):
+    """issue 12: the assessment never precedes the act; analyze assesses as of today by default,
+    says so, and takes --as-of."""
+    import datetime as _dt
+    import json
+
+    from click.testing import CliRunner
+
+    from kzcopyright.cli.main import cli
+
+    text = (KB / "examples" / "marketplace-photos.yaml").read_text()
+    case = tmp_path / "c.yaml"
+    case.write_text("\n".join(line for line in text.splitlines() if "assessment_date" not in line) + "\n")
+    base = ["--rules", str(RULES), "--kb", str(KB)]
+    runner = CliRunner()
+    res = runner.invoke(cli, base + ["analyze", str(case), "--format", "json", "--engine", "python"])
+    doc = json.loads(res.stdout)
+    assert doc["case"]["dates"]["assessment_date"] == _dt.date.today().isoformat()
+    assert doc["assumptions"][0]["text"]["en"].startswith("The case gives no date of assessment")
+    res = runner.invoke(cli, base + ["analyze", str(case), "--as-of", "2021-08-01", "--format", "json",
+                                     "--engine", "python"])
+    dated = json.loads(res.stdout)
+    assert dated["case"]["dates"]["assessment_date"] == "2021-08-01"
+    # as of the example's own date the answer is the example's, but for the stated assumption
+    given = runner.invoke(cli, base + ["analyze", "--example", "marketplace-photos", "--format", "json",
+                                       "--engine", "python"])
+    ref = json.loads(given.stdout)
+    assert [c["id"] for c in dated["conclusions"]] == [c["id"] for c in ref["conclusions"]]
+    # the library itself adds no date: a case without one stays without one
+    import kzcopyright
+    r = kzcopyright.analyze(str(case), rules=RULES, kb=KB, engine="python")
+    assert "assessment_date" not in r.dates

@@ -533,6 +533,14 @@ class _Builder:
                                                         dict(kb.parameters[p.name].title))
         assumptions = [AssumptionNote(uid, *self.catalog.assumptions[uid]) for uid in sorted(used_rules)
                        if uid in self.catalog.assumptions]
+        case_fact = case["case_fact"]
+        if case_fact is not None and case_fact.get("assessment_date_assumed") is True:
+            day = case_fact.get("assessment_date")
+            assumptions.insert(0, AssumptionNote("", {
+                "en": f"The case gives no date of assessment: it is assessed as of {day} (the day of the analysis, "
+                      "unless --as-of set another); limitation periods and rules of procedure are judged on that day.",
+                "ru": f"Дата оценки в деле не указана: дело оценивается на {day} (день анализа, если --as-of не "
+                      "задает другую дату); сроки давности и процессуальные правила определяются на этот день."}, ()))
         up_to = kb.encoded_up_to.isoformat() if kb.encoded_up_to else "unknown"
         return Result(
             case_id=case["id"], case_title=case["title"], dates=case["dates"], perspective=case["perspective"],

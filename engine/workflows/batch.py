@@ -23,6 +23,8 @@ Nothing is lost:
 
 from __future__ import annotations
 
+import datetime as _dt
+
 import hashlib
 import json
 import multiprocessing as mp
@@ -202,11 +204,13 @@ _W: dict[str, Any] = {}
 Record = tuple[str | tuple[str, int, int], list[str] | None]
 
 
-def _init_worker(rules: str | None, kb: str | None, engine: str, fault: str, spool: str, timeout: float) -> None:
+def _init_worker(rules: str | None, kb: str | None, engine: str, fault: str, spool: str, timeout: float,
+                 as_of: str | None = None) -> None:
     from ..rulebase import keep_resident, load_rulebase
 
     _W["rb"] = keep_resident(load_rulebase(rules, kb), engine)
     _W["engine"] = engine
+    _W["as_of"] = as_of
     _W["fault"] = fault
     _W["spool"] = spool
     _W["timeout"] = timeout
@@ -222,12 +226,12 @@ def _on_alarm(signum: int, frame: Any) -> None:
 
 
 def _worker_main(conn: Any, rules: str | None, kb: str | None, engine: str, fault: str, spool: str,
-                 timeout: float) -> None:
+                 timeout: float, as_of: str | None = None) -> None:
     """A worker: load the rule base, say "ready", then evaluate each task it is sent, one
     message a case (so that the parent knows, if this process dies, which case it was on)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
-        _init_worker(rules, kb, engine, fault, spool, timeout)
+        _init_worker(rules, kb, engine, fault, spool, timeout, as_of)
     except BaseException as exc:  # noqa: B036 - reported to the parent, which stops the batch
         try:
             conn.send(("init-error", f"{type(exc).__name__}: {exc}"[:2000]))
@@ -351,6 +355,10 @@ def _record(item: Item) -> tuple[str, list[str] | None, str | None]:
         scenario = scenarios[0]
         ident = _W["ident"] = scenario.id
         _fault_injection(ident)
+        if _W.get("as_of"):
+            from ..rulebase import assessed_as_of
+
+            scenario = assessed_as_of(scenario, _dt.date.fromisoformat(_W["as_of"]))
         result = evaluate_case(rb, scenario, _W["engine"])
         doc = result.to_json()
         doc["id"] = scenario.id
@@ -671,13 +679,15 @@ def run_batch(
     resume: bool = False,
     timeout: float = CASE_TIMEOUT,
     progress: Callable[[int], None] | None = None,
+    as_of: _dt.date | None = None,
 ) -> BatchSummary:
     """Evaluate every case of ``input_path`` into ``output`` (JSON Lines, input order).
 
     Raises :class:`BatchInterrupted` on Ctrl-C (the output is left as it was, the finished
     records are kept in ``OUTPUT.partial`` for ``resume``), :class:`OutputError` when the
     output cannot be written or is the input, :class:`InputError` when the input cannot be
-    read."""
+    read. ``as_of`` is the date of assessment of every case that gives none (the CLI passes
+    today); None leaves such cases without one."""
     started = time.perf_counter()
     input_path, output = Path(input_path), Path(output)
     if str(output) == "":
@@ -713,7 +723,8 @@ def run_batch(
     read = 0
     try:
         try:
-            pool = _Pool(n_workers, (rules, kb, engine, fault, spool_dir, timeout), timeout, note)
+            pool = _Pool(n_workers, (rules, kb, engine, fault, spool_dir, timeout, as_of.isoformat() if as_of else None),
+                         timeout, note)
             batch: list[Item] = []
             for item in read_inputs(input_path):
                 read += 1
