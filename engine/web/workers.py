@@ -101,12 +101,12 @@ JOBS: dict[str, Callable[..., Any]] = {"analyze": _job_analyze, "why_not": _job_
 
 
 def _fault(ident: str) -> None:
-    """For the tests of hang and crash handling only: KZCOPYRIGHT_FAULT=hang:ID or crash:ID
+    """For the tests of hang and crash handling only: KZCOPYRIGHT_FAULT=hang:ID,crash:ID
     (read by the server when it starts a worker)."""
-    fault = _STATE.get("fault", "")
-    if fault == f"hang:{ident}":
+    faults = set(str(_STATE.get("fault", "")).split(","))
+    if f"hang:{ident}" in faults:
         time.sleep(3600)
-    elif fault == f"crash:{ident}":
+    elif f"crash:{ident}" in faults:
         os.kill(os.getpid(), signal.SIGSEGV)
 
 
