@@ -506,7 +506,9 @@ async def upload(request: Request) -> Response:
 def _listing(source: str, diags: list[Diagnostic], name: str) -> dict[str, Any]:
     """The uploaded text with line numbers, each problem under its line (a window around the
     problems when the file is long)."""
-    lines = source.splitlines() or [""]
+    lines = source.replace("\r\n", "\n").split("\n")
+    if len(lines) > 1 and lines[-1] == "" and not any(d.location.line == len(lines) for d in diags):
+        lines.pop()  # the final newline, unless a problem is reported after it
     at: dict[int, list[Diagnostic]] = {}
     loose: list[Diagnostic] = []
     for d in diags:

@@ -12,6 +12,9 @@ from .config import ENV_VAR, WebConfig, is_loopback, loopback_hosts
 
 __all__ = ["serve", "bind", "address_of", "NO_TOKEN_WARNING"]
 
+# the request line and headers may be this long: a page's link carries its case (Limits.max_token_chars)
+MAX_HEAD = 96 * 1024
+
 NO_TOKEN_WARNING = ("warning: serving on {host}, which is reachable from other machines, without --token: anyone "
                     "who can reach it can use it. Give --token (or KZCOPYRIGHT_TOKEN) to require "
                     "'Authorization: Bearer TOKEN'.")
@@ -64,7 +67,8 @@ def serve(config: WebConfig, host: str = "127.0.0.1", port: int = 8000, workers:
         from .app import create_app
 
         server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning", access_log=False,
-                                               lifespan="on", timeout_graceful_shutdown=5))
+                                               lifespan="on", timeout_graceful_shutdown=5,
+                                               h11_max_incomplete_event_size=MAX_HEAD))
         try:
             server.run(sockets=[sock])
         except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after a clean shutdown
@@ -75,7 +79,8 @@ def serve(config: WebConfig, host: str = "127.0.0.1", port: int = 8000, workers:
     os.environ[ENV_VAR] = config.to_env()
     try:
         uvicorn.run("kzcopyright.engine.web.app:app_from_env", factory=True, host=host.strip("[]"), port=port,
-                    workers=workers, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5)
+                    workers=workers, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5,
+                    h11_max_incomplete_event_size=MAX_HEAD)
     except KeyboardInterrupt:
         pass
     say("kzcopyright: stopped")
