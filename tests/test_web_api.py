@@ -26,7 +26,7 @@ from .conftest import KB, ROOT, RULES  # noqa: E402
 BASE = ["--rules", str(RULES), "--kb", str(KB)]
 EXAMPLES = list_examples(KB)
 EXAMPLE = (KB / "examples" / "marketplace-photos.yaml").read_text(encoding="utf-8")
-LIMITS = Limits(max_facts=30, time_limit=4.0, queue_wait=0.5)
+LIMITS = Limits(max_facts=30, time_limit=2.5, queue_wait=0.5)
 
 
 def _config(**kw: object) -> WebConfig:
@@ -254,7 +254,7 @@ def test_why_errors(client):
 
 def test_why_not_and_the_smallest_change(client):
     r = client.post("/v1/why-not", json={"example": "marketplace-photos", "conclusion": "criminal_liability(part=2)",
-                                          "max_evals": 120})
+                                          "max_evals": 60})
     assert r.status_code == 200, r.text
     data = r.json()
     assert data["status"] == "undetermined" and data["rules"]

@@ -27,7 +27,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-_OPEN_PATHS = ("/login", "/static/")
+_OPEN_PATHS = ("/login", "/static/", "/favicon.ico")
 
 
 def cookie_value(token: str) -> str:

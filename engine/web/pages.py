@@ -36,6 +36,7 @@ from .state import PageState, case_data_of, decode_state, encode_state
 __all__ = ["router", "error_page", "login_page_bytes"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                           undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 router = APIRouter(include_in_schema=False)
@@ -272,6 +273,12 @@ def _amounts_deadlines(result: Result, kb: Any, lang: str) -> tuple[list[dict[st
 async def home(request: Request) -> Response:
     svc = _svc(request)
     return render(request, "home.html", examples=svc.examples(), encoded_up_to=svc.health()["encoded_up_to"])
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    return Response((STATIC / "favicon.svg").read_bytes(), media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/login", response_class=HTMLResponse)
