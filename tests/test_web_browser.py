@@ -66,7 +66,6 @@ def _driver(javascript: bool = True):
     for flag in FLAGS:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    options.page_load_strategy = "eager"
     if not javascript:
         options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     d = webdriver.Chrome(service=Service(executable_path=str(DRIVER)), options=options)
@@ -154,7 +153,8 @@ def test_interview_to_the_seeds_answer_then_why_and_what_if(server, browser):
             else:
                 browser.find_element(By.ID, "value").send_keys(str(value))
             browser.find_element(By.CSS_SELECTOR, "#question-form button[value=answer]").click()
-        # the click returns once the next page has loaded (the POST is answered by a redirect)
+        # the next page: another question (one answered is not asked again), or the answer
+        _wait(browser, lambda d, qid=qid: (lambda st: st is None or st[0] != qid)(d.execute_script(read)))
     else:
         raise AssertionError(f"the interview did not end: {asked}")
     _no_console_errors(browser)  # the log holds every page's messages since the last look

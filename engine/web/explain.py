@@ -133,8 +133,8 @@ def change_plain(ch: Change, kb: KB, lang: str) -> dict[str, Any]:
     }
     if ch.before is not None and ch.after is not None and ch.before.attributes != ch.after.attributes:
         a, b = ch.before.attributes, ch.after.attributes
-        out["attributes"] = {k: {"before": a.get(k), "after": b.get(k)} for k in sorted(set(a) | set(b))
-                             if a.get(k) != b.get(k)}
+        out["attributes"] = {k: {"before": a.get(k), "after": b.get(k), "text": f"{format_value(a.get(k))} → "
+                                 f"{format_value(b.get(k))}"} for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
     labels = value_labels(ref, kb, lang) if ref is not None else []
     out["label"] = out["title"] + (": " + "; ".join(labels) if labels else "")
     return out

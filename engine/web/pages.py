@@ -393,16 +393,11 @@ def _question_view(svc: Service, q: Any, result: Result, lang: str) -> dict[str,
     fact = result.fact(q.fact)
     ft = svc.kb.types.get(fact.type) if fact else None
     a = ft.attributes.get(q.attribute) if ft else None
-    decides = []
+    by_title: dict[str, list[str]] = {}  # one line a conclusion type, its articles together
     for d in plain["decides"]:
-        decides.append({"title": d["title"], "citations": _citations(svc.kb, d["citations"][:3], lang)})
-    seen: set[str] = set()
-    unique = []
-    for d in decides:
-        key = d["title"] + "|" + "|".join(c["ref"] for c in d["citations"])
-        if key not in seen:
-            seen.add(key)
-            unique.append(d)
+        refs = by_title.setdefault(d["title"], [])
+        refs.extend(x for x in d["citations"] if x not in refs)
+    unique = [{"title": title, "citations": _citations(svc.kb, refs[:4], lang)} for title, refs in by_title.items()]
     choices = [(v, t(titles, lang)) for v, titles in q.choices]
     if q.type == "bool":
         choices = [("yes", text("yes", lang)), ("no", text("no", lang))]

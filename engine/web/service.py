@@ -229,7 +229,8 @@ class Service:
         key = self.key(scenario, name)
         result: Result | None = self._results.get(key)
         if result is None:
-            result = Result.from_json(self.analyze_text(scenario, name))
+            result = self.run("result", self._portable(scenario), name)
+            assert isinstance(result, Result)
             self._results.put(key, result)
         return result
 
