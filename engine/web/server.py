@@ -8,6 +8,14 @@ import socket
 from collections.abc import Callable
 from dataclasses import replace
 
+import uvicorn
+
+from .app import create_app  # the web extra: fastapi, jinja2, python-multipart (an ImportError names it)
+
+try:  # forms and uploads; starlette imports it only when a form arrives
+    import python_multipart  # noqa: F401
+except ImportError:  # pragma: no cover - older python-multipart
+    import multipart  # type: ignore[import-not-found, no-redef]  # noqa: F401
 from .config import ENV_VAR, WebConfig, is_loopback, loopback_hosts
 
 __all__ = ["serve", "bind", "address_of", "NO_TOKEN_WARNING"]
@@ -55,8 +63,6 @@ def serve(config: WebConfig, host: str = "127.0.0.1", port: int = 8000, workers:
     """Serve until interrupted. With ``workers`` > 1, uvicorn starts that many server
     processes, each loading the rule base once (the configuration goes to them in the
     environment)."""
-    import uvicorn
-
     config = prepare(config, host, warn)
     if workers > 1 and port == 0:
         raise OSError("several workers need a fixed --port")
@@ -64,8 +70,6 @@ def serve(config: WebConfig, host: str = "127.0.0.1", port: int = 8000, workers:
     address = address_of(sock, host)
     say(f"kzcopyright serving on {address}  (API: {address}docs; press Ctrl-C to stop)")
     if workers == 1:
-        from .app import create_app
-
         server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning", access_log=False,
                                                lifespan="on", timeout_graceful_shutdown=5,
                                                h11_max_incomplete_event_size=MAX_HEAD))
