@@ -384,6 +384,7 @@ def test_token_is_required_on_api_and_pages():
         assert "s3cret" not in ok.headers["set-cookie"] and "HttpOnly" in ok.headers["set-cookie"]
         assert c.get("/").status_code == 200  # the session cookie, for the pages
         assert c.get("/v1/health").status_code == 401  # the API needs the bearer header itself
+        assert c.get("/openapi.json").status_code == 200  # the document the /docs page links to
 
 
 def test_host_check_and_headers():

@@ -3,8 +3,9 @@ DNS rebinding on the loopback interface), the bearer token, the request-size lim
 security headers of every answer.
 
 With a token, an API request (``/v1/...``, ``/openapi.json``) must carry
-``Authorization: Bearer TOKEN``; a page request must carry it too, or the session cookie that
-``/login`` sets once the token has been typed there (a browser cannot add a header to a link).
+``Authorization: Bearer TOKEN``; a page request (and ``/openapi.json``, which the ``/docs`` page
+links to) must carry it too, or the session cookie that ``/login`` sets once the token has been
+typed there (a browser cannot add a header to a link).
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ class Guard:
             await self._error(send, 400, "bad-host", "this server answers only to its own address "
                               f"({', '.join(sorted(self.allowed))})", api=True)
             return
-        if self.token and not path.startswith(_OPEN_PATHS) and not self._authorised(scope, api):
+        # the OpenAPI document is read by browsers too (the /docs page links to it): the cookie will do
+        if self.token and not path.startswith(_OPEN_PATHS) and \
+                not self._authorised(scope, api and path != "/openapi.json"):
             if api or self.login_page is None:
                 await self._error(send, 401, "unauthorized", "this server needs 'Authorization: Bearer TOKEN'",
                                   api=True, headers=[(b"www-authenticate", b'Bearer realm="kzcopyright"')])
@@ -138,12 +141,12 @@ class Guard:
 
         await self.app(scope, replay, send_with_headers)
 
-    def _authorised(self, scope: Scope, api: bool) -> bool:
+    def _authorised(self, scope: Scope, header_only: bool) -> bool:
         assert self.token
         auth = _header(scope, b"authorization")
         if auth[:7].lower() == "bearer " and hmac.compare_digest(auth[7:].strip().encode(), self.token.encode()):
             return True
-        return not api and hmac.compare_digest(_cookie(scope, COOKIE).encode(), self.cookie.encode())
+        return not header_only and hmac.compare_digest(_cookie(scope, COOKIE).encode(), self.cookie.encode())
 
     async def _too_large(self, send: Send, api: bool) -> None:
         await self._error(send, 413, "too-large", f"the request body is larger than {self.max_body} bytes", api=api)
