@@ -422,3 +422,34 @@ def test_serve_warns_off_loopback_without_token_and_binds_loopback():
 def test_serve_command_help():
     r = CliRunner().invoke(cli, ["serve", "--help"])
     assert r.exit_code == 0 and "--token" in r.stdout and "127.0.0.1" in r.stdout
+
+
+def test_kzcopyright_serve_end_to_end():
+    """The command a new user runs: it prints its address, answers there, and stops on Ctrl-C."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "kzcopyright.cli.main", "--rules", str(RULES), "--kb", str(KB),
+                             "serve", "--port", "0", "--eval-workers", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert line.startswith("kzcopyright serving on http://127.0.0.1:"), line
+        address = line.split()[3]
+        with urllib.request.urlopen(address + "v1/health", timeout=30) as r:
+            assert json.loads(r.read())["status"] == "ok"
+        with urllib.request.urlopen(address, timeout=30) as r:
+            assert "Answer questions about a case" in r.read().decode()
+        req = urllib.request.Request(address + "v1/analyze", data=EXAMPLE.encode(),
+                                     headers={"Content-Type": "application/yaml"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            assert json.loads(r.read())["case"]["id"] == "marketplace-photos"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
