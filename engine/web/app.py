@@ -52,6 +52,7 @@ def _service(request: Request) -> Service:
 
 def error_json(status: int, code: str, message: str, diagnostics: list[dict[str, Any]] | None = None,
                headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error answer: ``{"error": {status, code, message, diagnostics?}}``."""
     err: dict[str, Any] = {"status": status, "code": code, "message": message}
     if diagnostics is not None:
         err["diagnostics"] = diagnostics
@@ -59,6 +60,7 @@ def error_json(status: int, code: str, message: str, diagnostics: list[dict[str,
 
 
 def input_error_json(exc: InputError) -> JSONResponse:
+    """An input error as HTTP 422 with every located diagnostic."""
     n = len(exc.diagnostics)
     return error_json(422, exc.diagnostics[0].code if n == 1 else "invalid-input",
                       exc.render() + f"\n{n} problem{'s' if n != 1 else ''} found.", diagnostics_plain(exc))
@@ -113,6 +115,9 @@ _ANALYZE_BODY = {"requestBody": {"required": True, "description": "The case: the
           responses={**json_response("The result: the document of docs/json-schema.md (schema_version 2), "
                                      "byte-identical to `kzcopyright analyze --format json`."), **ERROR_RESPONSES})
 async def analyze(request: Request, engine: str | None = None) -> Response:
+    """Evaluate one case. The answer is the result document of docs/json-schema.md, byte for byte what `kzcopyright
+    analyze --format json` prints for the same case.
+    """
     svc = _service(request)
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
@@ -152,6 +157,9 @@ def _analyze_case(svc: Service, raw: bytes) -> Any:
           responses={**json_response("Each matching conclusion with its tree (rule, article, statute excerpt, "
                                      "parameters, premises) and the CLI's `why` lines."), **ERROR_RESPONSES})
 async def why(request: Request) -> Response:
+    """Why a conclusion holds (or is undetermined, or defeated): for each matching conclusion, its reasoning tree down
+    to the case's facts and the lines `kzcopyright why` prints. Works on a case or on a saved result.
+    """
     svc = _service(request)
     b, diags = await _in_thread(svc.body, await request.body())
     spec = _field(b, "conclusion", (str,), required=True)
@@ -181,6 +189,9 @@ async def why(request: Request) -> Response:
           responses={**json_response("Each rule that could conclude it, condition by condition (met, failed, "
                                      "unknown), and the smallest changes found."), **ERROR_RESPONSES})
 async def why_not(request: Request) -> Response:
+    """Why a conclusion does not hold: every rule that could conclude it, condition by condition, and the smallest
+    changes of facts that would make it hold (a bounded search).
+    """
     svc = _service(request)
     b, diags = await _in_thread(svc.body, await request.body())
     spec = _field(b, "conclusion", (str,), required=True)
@@ -201,6 +212,7 @@ async def why_not(request: Request) -> Response:
           responses={**json_response("The conclusions that differ, before and after, and the changed case."),
                      **ERROR_RESPONSES})
 async def what_if(request: Request) -> Response:
+    """What changes if facts change: the conclusions that differ before and after, and the changed case."""
     svc = _service(request)
     b, diags = await _in_thread(svc.body, await request.body())
     if "set" not in b:
@@ -224,6 +236,9 @@ async def what_if(request: Request) -> Response:
           responses={**json_response("The ranked questions, each with the conclusions it decides; `done` when no "
                                      "answer can change a conclusion any more."), **ERROR_RESPONSES})
 async def next_question(request: Request) -> Response:
+    """The questions whose answers can still change a conclusion, most decisive first, each with the conclusions it
+    decides (the interview of `kzcopyright consult`, one step).
+    """
     svc = _service(request)
     b, diags = await _in_thread(svc.body, await request.body())
     lang = _lang(_field(b, "lang", (str,), "en"))
@@ -245,6 +260,7 @@ async def next_question(request: Request) -> Response:
 @api.get("/rules", summary="Every rule (and version) of the rule base",
          responses=json_response("id, version, title, citations, statute excerpt, validity, what it concludes."))
 async def rules(request: Request) -> Response:
+    """Every rule version of the rule base."""
     return _json_text({"rules": _service(request).rules_list()})
 
 
@@ -252,34 +268,40 @@ async def rules(request: Request) -> Response:
          responses={**json_response("The article (e.g. copyright_law/49); a part may follow: copyright_law/49/1."),
                     404: ERROR_RESPONSES[422] | {"description": "No such article."}})
 async def article(request: Request, ref: str) -> Response:
+    """One article of the knowledge base with its statute text."""
     return _json_text(_service(request).article(ref))
 
 
 @api.get("/schema/case", summary="The JSON Schema of case files, generated from kb/vocabulary",
          responses=json_response("A JSON Schema (draft 2020-12)."))
 async def schema_case(request: Request) -> Response:
+    """The JSON Schema of case files, generated from the vocabulary."""
     return _json_text(_service(request).case_schema())
 
 
 @api.get("/conclusion-types", summary="The conclusion types the rule base can report, with their attributes",
          responses=json_response("type, kind, title, attributes."))
 async def conclusion_types(request: Request) -> Response:
+    """The conclusion types the rule base can report."""
     return _json_text({"types": _service(request).conclusion_types()})
 
 
 @api.get("/examples", summary="The bundled example cases", responses=json_response("Their names."))
 async def examples(request: Request) -> Response:
+    """The names of the bundled example cases."""
     return _json_text({"examples": _service(request).examples()})
 
 
 @api.get("/examples/{name}", summary="A bundled example case, as its YAML file",
          responses={200: {"description": "The case file.", "content": {"application/yaml": {}}}})
 async def example(request: Request, name: str) -> Response:
+    """One bundled example case, as its YAML file."""
     return PlainTextResponse(_service(request).example_text(name), media_type="application/yaml")
 
 
 @api.get("/health", summary="The server is up: its rule base and workers", responses=json_response("Status."))
 async def health(request: Request) -> Response:
+    """The server's rule base (fingerprint, date encoded up to), engine and evaluation workers."""
     return _json_text(_service(request).health())
 
 
@@ -295,6 +317,7 @@ def create_app(config: WebConfig | None = None, *, service: Service | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """Start the evaluation workers with the server, stop them with it."""
         await run_in_threadpool(svc.start)
         try:
             yield

@@ -56,12 +56,14 @@ class WebConfig:
     allowed_hosts: tuple[str, ...] | None = None
 
     def to_env(self) -> str:
+        """The configuration as JSON, for the environment of uvicorn's workers."""
         data = asdict(self)
         data["allowed_hosts"] = list(self.allowed_hosts) if self.allowed_hosts is not None else None
         return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_env(cls, text: str | None = None) -> WebConfig:
+        """The configuration from JSON (by default the environment variable's)."""
         raw = text if text is not None else os.environ.get(ENV_VAR, "")
         if not raw:
             return cls()

@@ -24,6 +24,7 @@ def t(texts: dict[str, str], lang: str) -> str:
 
 
 def fact_text(attributes: dict[str, Any], ftype: str) -> str:
+    """A fact as the why tree shows it: ``type:key (attr=value, ...)``."""
     attrs = ", ".join(f"{k}={format_value(v)}" for k, v in sorted(attributes.items()) if k != "key")
     key = attributes.get("key")
     if key is not None:
@@ -32,6 +33,7 @@ def fact_text(attributes: dict[str, Any], ftype: str) -> str:
 
 
 def citation_plain(kb: KB, ref: str, lang: str) -> dict[str, str]:
+    """A citation with its label and article title in ``lang``."""
     art = kb.article_for(ref)
     return {"ref": ref, "label": cite_label(kb, ref, lang), "article": "/".join(ref.split("/")[:2]),
             "title": t(art.title, lang) if art else ""}
@@ -50,6 +52,7 @@ def why_tree(result: Result, kb: KB, conclusion: Conclusion, lang: str = "en", m
     trace = result.trace
 
     def walk(fid: str, depth: int) -> dict[str, Any] | None:
+        """The node of ``fid`` and, below it, its premises."""
         fact = result.fact(fid)
         if fact is None or fact.role in (Role.AUX, Role.RECORD):
             return None
@@ -103,6 +106,7 @@ def conclusion_plain(c: Conclusion, kb: KB, lang: str) -> dict[str, Any]:
 
 
 def why_not_plain(analyses: list[BranchAnalysis], search: ChangeSearch | None) -> dict[str, Any]:
+    """A why-not analysis and its change search as plain data."""
     out: dict[str, Any] = {"rules": [to_plain(a) for a in analyses]}
     if search is not None:
         out["changes"] = {
@@ -117,6 +121,7 @@ def why_not_plain(analyses: list[BranchAnalysis], search: ChangeSearch | None) -
 
 
 def change_plain(ch: Change, kb: KB, lang: str) -> dict[str, Any]:
+    """One what-if difference as plain data, with its label and reason in ``lang``."""
     ft = kb.types.get(ch.type)
     ref = ch.after or ch.before
     reason = t(ref.explanation, lang) if ref is not None else ""

@@ -37,6 +37,7 @@ def cookie_value(token: str) -> str:
 
 
 def is_api_path(path: str) -> bool:
+    """Whether ``path`` belongs to the JSON API (JSON errors, the bearer header only)."""
     return path.startswith("/v1/") or path == "/v1" or path == "/openapi.json"
 
 
@@ -118,6 +119,7 @@ class Guard:
         sent = False
 
         async def replay() -> Message:
+            """The request body, read whole above, handed on."""
             nonlocal sent
             if not sent:
                 sent = True
@@ -125,6 +127,7 @@ class Guard:
             return await receive()
 
         async def send_with_headers(message: Message) -> None:
+            """The response with the security and cache headers added."""
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}

@@ -65,6 +65,7 @@ _COMMON = {"lang": {"type": "string", "enum": ["en", "ru"], "default": "en"},
 
 def body(properties: dict[str, Any], required: list[str], description: str, *, with_case: bool = True,
          example: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An ``openapi_extra`` request body: a JSON object with ``properties`` (plus the case, ``lang`` and ``engine``)."""
     schema: dict[str, Any] = {"type": "object", "properties": dict(properties, **_COMMON), "required": required}
     if with_case:
         schema["properties"].update({"case": {"oneOf": [CASE_REF, {"type": "string"}],
@@ -77,4 +78,5 @@ def body(properties: dict[str, Any], required: list[str], description: str, *, w
 
 
 def json_response(description: str, schema: dict[str, Any] | None = None) -> dict[int | str, dict[str, Any]]:
+    """A 200 answer of JSON with ``schema``."""
     return {200: {"description": description, "content": {"application/json": {"schema": schema or {"type": "object"}}}}}

@@ -53,11 +53,13 @@ def _svc(request: Request) -> Service:
 
 
 def page_lang(request: Request) -> str:
+    """The page's language: ``?lang=`` if it is one of the languages, else English."""
     lang = request.query_params.get("lang", "en")
     return lang if lang in LANGS else "en"
 
 
 def url(path: str, lang: str, **params: Any) -> str:
+    """``path`` with ``params`` and the language as its query."""
     items: list[tuple[str, str]] = []
     for k, v in params.items():
         if v is None:
@@ -82,6 +84,7 @@ def _lang_links(request: Request, lang: str) -> list[tuple[str, str, str]]:
 
 
 def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    """A page: ``template`` rendered with the common context (language, texts, links)."""
     lang = ctx.pop("lang", None) or page_lang(request)
     body = _env.get_template(template).render(**{**_base_ctx(lang, request), **ctx})
     return HTMLResponse(body, status_code=status)
@@ -89,6 +92,7 @@ def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HT
 
 def _base_ctx(lang: str, request: Request | None) -> dict[str, Any]:
     def u(path: str, **params: Any) -> str:
+        """A link in the page's language."""
         return url(path, lang, **params)
 
     return {"lang": lang, "_": lambda key: text(key, lang), "url": u, "tr": lambda texts: t(texts or {}, lang),
@@ -97,16 +101,19 @@ def _base_ctx(lang: str, request: Request | None) -> dict[str, Any]:
 
 
 def is_htmx(request: Request) -> bool:
+    """Whether the request comes from htmx (it then gets a fragment, not a page)."""
     return request.headers.get("hx-request") == "true"
 
 
 def error_page(request: Request, status: int, exc: Exception) -> HTMLResponse:
+    """The error page for ``exc`` with its diagnostics."""
     diags = exc.diagnostics if isinstance(exc, InputError) else []
     message = exc.message if isinstance(exc, ApiError) else ("" if diags else str(exc))
     return render(request, "error.html", status=status, message=message, diags=diags, code=status)
 
 
 def login_page_bytes(scope: dict[str, Any], wrong: bool) -> bytes:
+    """The sign-in page, for the guard to send when a page needs the token."""
     path = scope.get("path", "/")
     query = scope.get("query_string", b"").decode("latin-1")
     nxt = path + ("?" + query if query else "")
@@ -271,23 +278,27 @@ def _amounts_deadlines(result: Result, kb: Any, lang: str) -> tuple[list[dict[st
 
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request) -> Response:
+    """The home page."""
     svc = _svc(request)
     return render(request, "home.html", examples=svc.examples(), encoded_up_to=svc.health()["encoded_up_to"])
 
 
 @router.get("/favicon.ico")
 async def favicon() -> Response:
+    """The icon."""
     return Response((STATIC / "favicon.svg").read_bytes(), media_type="image/svg+xml",
                     headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request) -> Response:
+    """The sign-in form."""
     return render(request, "login.html", next=request.query_params.get("next", "/"), wrong=False)
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    """Check the token; on success set the session cookie and go on to ``next``."""
     import hmac
 
     from .guard import COOKIE, cookie_value
@@ -323,6 +334,7 @@ _START_DEFAULTS = {"title": "", "case_id": "", "author": "author", "work": "work
 
 @router.get("/interview", response_class=HTMLResponse)
 async def interview_start(request: Request) -> Response:
+    """The first page of the interview: title, side, dates and who is who."""
     svc = _svc(request)
     return render(request, "interview_start.html", values=dict(_START_DEFAULTS), errors={},
                   **_start_fields(svc, page_lang(request)))
@@ -330,6 +342,7 @@ async def interview_start(request: Request) -> Response:
 
 @router.post("/interview")
 async def interview_begin(request: Request) -> Response:
+    """Start the interview from the first page's answers."""
     svc = _svc(request)
     form = await request.form()
     lang = str(form.get("lang", "en")) if str(form.get("lang", "en")) in LANGS else "en"
@@ -409,12 +422,14 @@ def _question_view(svc: Service, q: Any, result: Result, lang: str) -> dict[str,
 
 
 def fact_label(ftype: str, key: str, svc: Service, lang: str) -> str:
+    """A fact named for a question: its type's title and its key."""
     ft = svc.kb.types.get(ftype)
     return f"{t(ft.title, lang) if ft else ftype} «{key}»"
 
 
 @router.get("/interview/question", response_class=HTMLResponse)
 async def interview_question(request: Request) -> Response:
+    """The next question of the interview (or the answer when none is left)."""
     return await _question_page(request, request.query_params.get("s"), page_lang(request), None, "")
 
 
@@ -436,6 +451,7 @@ async def _question_page(request: Request, token: str | None, lang: str, error: 
 
 @router.post("/interview/answer")
 async def interview_answer(request: Request) -> Response:
+    """Take an answer (or unknown, back, finish) and go on to the next question."""
     svc = _svc(request)
     form = await request.form()
     lang = str(form.get("lang", "en")) if str(form.get("lang", "en")) in LANGS else "en"
@@ -474,11 +490,13 @@ async def interview_answer(request: Request) -> Response:
 
 @router.get("/upload", response_class=HTMLResponse)
 async def upload_form(request: Request) -> Response:
+    """The upload form."""
     return render(request, "upload.html", listing=None, diags=[], text_value="", name="")
 
 
 @router.post("/upload")
 async def upload(request: Request) -> Response:
+    """Read an uploaded or pasted case; its problems are shown at their line."""
     svc = _svc(request)
     form = await request.form()
     lang = str(form.get("lang", "en")) if str(form.get("lang", "en")) in LANGS else "en"
@@ -534,6 +552,7 @@ def _listing(source: str, diags: list[Diagnostic], name: str) -> dict[str, Any]:
 
 @router.get("/example/{name}")
 async def example(request: Request, name: str) -> Response:
+    """Open a bundled example's answer."""
     svc = _svc(request)
     scenario = await _thread(svc.example_case, name)
     state = PageState(case_data_of(scenario, svc.kb))
@@ -545,6 +564,9 @@ async def example(request: Request, name: str) -> Response:
 
 @router.get("/answer", response_class=HTMLResponse)
 async def answer(request: Request) -> Response:
+    """The answer page: the summary's place, conclusions by topic, amounts and deadlines, what is open, what-if,
+    assumptions.
+    """
     svc = _svc(request)
     lang = page_lang(request)
     state, scenario = await _thread(_state, svc, request.query_params.get("s"))
@@ -586,6 +608,7 @@ async def answer(request: Request) -> Response:
 
 @router.get("/why", response_class=HTMLResponse)
 async def why(request: Request) -> Response:
+    """The why tree of a conclusion (a fragment for htmx)."""
     svc = _svc(request)
     lang = page_lang(request)
     state, scenario = await _thread(_state, svc, request.query_params.get("s"))
@@ -604,6 +627,7 @@ async def why(request: Request) -> Response:
 
 @router.get("/why-not", response_class=HTMLResponse)
 async def why_not(request: Request) -> Response:
+    """Why a conclusion does not hold, and the smallest change that would make it hold."""
     svc = _svc(request)
     lang = page_lang(request)
     state, scenario = await _thread(_state, svc, request.query_params.get("s"))
@@ -628,6 +652,7 @@ async def why_not(request: Request) -> Response:
 
 @router.get("/what-if", response_class=HTMLResponse)
 async def what_if(request: Request) -> Response:
+    """What changes with the facts changed (a fragment for htmx)."""
     svc = _svc(request)
     lang = page_lang(request)
     state, scenario = await _thread(_state, svc, request.query_params.get("s"))
@@ -648,6 +673,7 @@ async def what_if(request: Request) -> Response:
 
 @router.get("/graph", response_class=HTMLResponse)
 async def graph(request: Request) -> Response:
+    """The reasoning graph as SVG; its nodes link to their explanation below it."""
     from ..views import graph as G
 
     svc = _svc(request)
@@ -717,6 +743,7 @@ def _filename(case_id: str, suffix: str) -> str:
 
 @router.get("/memo")
 async def memo(request: Request) -> Response:
+    """The memo (HTML), as a download."""
     svc = _svc(request)
     state, scenario = await _thread(_state, svc, request.query_params.get("s"))
     body = await _thread(svc.memo, scenario, page_lang(request))
@@ -725,12 +752,14 @@ async def memo(request: Request) -> Response:
 
 
 def case_yaml(case: dict[str, Any]) -> str:
+    """A case as the text of a case file."""
     return "# Saved by `kzcopyright serve`: a case file (upload it again, or: kzcopyright analyze FILE).\n" + \
         yaml.safe_dump(case, sort_keys=False, allow_unicode=True, width=100)
 
 
 @router.get("/case.yaml")
 async def case_download(request: Request) -> Response:
+    """The case as a YAML case file, as a download."""
     svc = _svc(request)
     state, scenario = await _thread(_state, svc, request.query_params.get("s"))
     body = case_yaml(case_data_of(scenario, svc.kb))
@@ -740,6 +769,7 @@ async def case_download(request: Request) -> Response:
 
 @router.get("/result.json")
 async def result_download(request: Request) -> Response:
+    """The result document (JSON), as a download."""
     svc = _svc(request)
     state, scenario = await _thread(_state, svc, request.query_params.get("s"))
     body = await _thread(svc.analyze_text, scenario)
@@ -752,6 +782,7 @@ async def result_download(request: Request) -> Response:
 
 @router.get("/articles/{act}/{number}", response_class=HTMLResponse)
 async def article(request: Request, act: str, number: str) -> Response:
+    """An article's statute text (a fragment for htmx)."""
     svc = _svc(request)
     lang = page_lang(request)
     data = svc.article(f"{act}/{number}")
@@ -770,6 +801,7 @@ async def article(request: Request, act: str, number: str) -> Response:
 
 @router.get("/rule/{rule_id}", response_class=HTMLResponse)
 async def rule(request: Request, rule_id: str) -> Response:
+    """A rule's versions with their law."""
     svc = _svc(request)
     lang = page_lang(request)
     versions = svc.rule(rule_id)
@@ -785,6 +817,7 @@ async def rule(request: Request, rule_id: str) -> Response:
 
 @router.get("/docs", response_class=HTMLResponse)
 async def api_docs(request: Request) -> Response:
+    """The page of the HTTP API, from its OpenAPI document."""
     spec = request.app.openapi()
     ops = []
     for path, methods in spec.get("paths", {}).items():

@@ -35,6 +35,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def address_of(sock: socket.socket, host: str) -> str:
+    """The address a socket listens on, as a URL."""
     port = sock.getsockname()[1]
     h = host.strip("[]")
     return f"http://[{h}]:{port}/" if ":" in h else f"http://{h}:{port}/"

@@ -63,6 +63,7 @@ class _LRU:
         self.lock = threading.Lock()
 
     def get(self, key: str) -> Any:
+        """The value of ``key`` (None when absent); it becomes the most recent."""
         with self.lock:
             if key in self.data:
                 self.data.move_to_end(key)
@@ -70,6 +71,7 @@ class _LRU:
         return None
 
     def put(self, key: str, value: Any) -> None:
+        """Keep ``value`` under ``key``, dropping the oldest beyond the size."""
         with self.lock:
             self.data[key] = value
             self.data.move_to_end(key)
@@ -92,16 +94,20 @@ class Service:
 
     @property
     def kb(self) -> Any:
+        """The knowledge base."""
         return self.rb.kb
 
     def start(self) -> None:
+        """Start the evaluation workers."""
         self.pool.start()
 
     def close(self) -> None:
+        """Stop the evaluation workers."""
         self.pool.close()
 
     # ---- reading cases --------------------------------------------------------------------------
     def engine_for(self, engine: str | None) -> str:
+        """The engine to use: the server's, or one asked for (checked)."""
         if engine in (None, ""):
             return self.engine
         if engine not in ("durable", "python"):
@@ -109,6 +115,7 @@ class Service:
         return choose_engine(engine)[0]
 
     def parse_text(self, text: str, name: str, diags: Diagnostics) -> Any:
+        """Text as located data; an empty text is an error."""
         data = load_text(text, name, diags)
         if data is None and not diags.errors:
             diags.error(Location(name, 1, 1), "empty-file", "the case is empty")
@@ -120,9 +127,11 @@ class Service:
         return self.case_from_data(self.parse_text(text, name, diags), diags, name, default_id)
 
     def case_from_bytes(self, data: bytes, name: str = "<case>", default_id: str = "case") -> Scenario:
+        """A case from the bytes of a file (UTF-8)."""
         return self.case_from_text(self.decode(data, name), name, default_id)
 
     def decode(self, data: bytes, name: str) -> str:
+        """UTF-8 text of ``data``; else a located ``encoding`` error."""
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -161,9 +170,11 @@ class Service:
         return (examples_dir(self.rb.kb_dir) / f"{name}.yaml").read_text(encoding="utf-8")
 
     def example_case(self, name: str) -> Scenario:
+        """A bundled example's case."""
         return self.case_from_text(self.example_text(name), f"examples/{name}.yaml", name)
 
     def examples(self) -> list[str]:
+        """The bundled examples' names."""
         return list_examples(self.rb.kb_dir)
 
     def body_case(self, body: LDict, diags: Diagnostics) -> Scenario:
@@ -195,6 +206,7 @@ class Service:
     # ---- evaluation -----------------------------------------------------------------------------
     @staticmethod
     def key(scenario: Scenario, engine: str) -> str:
+        """The cache key of a case on an engine: a hash of its content."""
         facts = [(f.fid, f.type, [(k, json_value(v)) for k, v in f.attrs]) for f in scenario.facts]
         text = json.dumps([scenario.id, scenario.title, facts, engine], ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -225,6 +237,7 @@ class Service:
         return text
 
     def result(self, scenario: Scenario, engine: str | None = None) -> Result:
+        """The result of a case (evaluated by a worker, kept in the cache)."""
         name = self.engine_for(engine)
         key = self.key(scenario, name)
         result: Result | None = self._results.get(key)
@@ -255,6 +268,7 @@ class Service:
                               if c.status in (Status.HOLDS, Status.UNDETERMINED, Status.DEFEATED)]
 
     def why(self, result: Result, spec: str, lang: str) -> dict[str, Any]:
+        """The why answer of the API for ``spec`` in ``result``."""
         from ..views.explain import why_lines
 
         tname, attrs, found = self.select(result, spec)
@@ -266,6 +280,7 @@ class Service:
 
     def why_not(self, scenario: Scenario, spec: str, lang: str, engine: str | None = None,
                 max_changes: int = 2, max_evals: int | None = None) -> dict[str, Any]:
+        """The why-not answer of the API: rule by rule, and the bounded change search."""
         from ..views.explain import parse_spec, why_not_lines
 
         if "#" in spec:
@@ -326,6 +341,7 @@ class Service:
 
     def what_if(self, scenario: Scenario, changes: list[tuple[str, str, Any]], lang: str,
                 engine: str | None = None) -> dict[str, Any]:
+        """The what-if answer of the API: the differences and the changed case."""
         from ..reasoning.whynot import apply_changes
         from ..views.explain import what_if_lines
         from .state import case_data_of
@@ -348,6 +364,7 @@ class Service:
 
     def next_questions(self, scenario: Scenario, skipped: list[tuple[str, str]], lang: str,
                        engine: str | None = None, limit: int | None = None) -> dict[str, Any]:
+        """The interview's open questions on the case, ranked."""
         session = self.session(scenario, skipped, lang, engine)
         result = session.result()
         qs = session.candidates()
@@ -357,6 +374,7 @@ class Service:
 
     # ---- the rule base ----------------------------------------------------------------------------
     def rules_list(self, lang: str = "en") -> list[dict[str, Any]]:
+        """Every rule version as plain data."""
         out = []
         for r in sorted(self.rb.rules, key=lambda r: r.uid):
             out.append({"uid": r.uid, "id": r.id, "version": r.version, "title": dict(r.title),
@@ -369,6 +387,7 @@ class Service:
         return out
 
     def rule(self, rule_id: str) -> list[Any]:
+        """The versions of a rule (by id or id@version); 404 when there is none."""
         found = [r for r in self.rb.rules if r.id == rule_id or r.uid == rule_id]
         if not found:
             raise ApiError(404, "unknown-rule", f"no rule '{rule_id}'" + (
@@ -377,6 +396,7 @@ class Service:
         return sorted(found, key=lambda r: (r.valid_from or _dt.date.min, r.version))
 
     def article(self, ref: str, lang: str = "en") -> dict[str, Any]:
+        """An article as plain data (``act/article[/part]``); 404 when there is none."""
         bits = [b for b in ref.strip("/").replace(".", "/").split("/") if b]
         key = "/".join(bits[:2])
         art = self.kb.articles.get(key)
@@ -396,11 +416,13 @@ class Service:
                 "part": bits[2] if len(bits) > 2 else None}
 
     def conclusion_types(self, lang: str = "en") -> list[dict[str, Any]]:
+        """The conclusion types as plain data."""
         return [{"type": ft.name, "kind": ft.kind, "title": dict(ft.title),
                  "attributes": [{"name": a.name, "type": a.type, "values": list(a.values)} for a in ft.attributes.values()]}
                 for ft in self.kb.types.values() if ft.kind != "entity"]
 
     def case_schema(self) -> dict[str, Any]:
+        """The JSON Schema of case files (generated once)."""
         if self._schema is None:
             from .schema import case_schema
 
@@ -408,6 +430,7 @@ class Service:
         return self._schema
 
     def health(self) -> dict[str, Any]:
+        """The server's state for ``/v1/health``."""
         kb = self.kb
         return {"status": "ok", "rulebase": self.rb.fingerprint, "name": kb.name,
                 "encoded_up_to": kb.encoded_up_to.isoformat() if kb.encoded_up_to else None, "engine": self.engine,
@@ -415,9 +438,11 @@ class Service:
 
     # ---- documents ----------------------------------------------------------------------------------
     def memo(self, scenario: Scenario, lang: str, engine: str | None = None) -> str:
+        """The memo of a case (HTML), made by a worker."""
         html: str = self.run("memo", self._portable(scenario), self.engine_for(engine), lang)
         return html
 
     def render(self, dot: str, fmt: str = "svg") -> bytes | None:
+        """DOT text drawn by Graphviz in a worker (None without Graphviz)."""
         data: bytes | None = self.run("render", dot, fmt)
         return data

@@ -39,6 +39,7 @@ class PageState:
     history: list[tuple[str, str, bool, Any]] = field(default_factory=list)
 
     def to_plain(self) -> dict[str, Any]:
+        """The state as JSON data."""
         out: dict[str, Any] = {"case": _plain(self.case)}
         if self.skipped:
             out["skipped"] = [list(s) for s in self.skipped]
@@ -61,6 +62,7 @@ def _bad(message: str) -> InputError:
 
 
 def encode_state(state: PageState) -> str:
+    """The token of a state."""
     text = json.dumps(state.to_plain(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     packed = zlib.compress(text.encode("utf-8"), 9)
     return _PREFIX + base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")

@@ -170,6 +170,7 @@ class _Worker:
     ready: bool = False
 
     def kill(self) -> None:
+        """Stop the worker's process."""
         try:
             self.conn.close()
         except OSError:
@@ -193,6 +194,7 @@ class EvalPool:
         self.restarts = 0
 
     def start(self) -> None:
+        """Start the workers (they load the rule base in the background)."""
         for _ in range(self.size):
             self._idle.put(self._spawn())
 
@@ -261,6 +263,7 @@ class EvalPool:
         raise Crashed(f"internal error in the evaluation: {rest[0]}")
 
     def close(self) -> None:
+        """Stop every idle worker; busy ones stop when their job ends."""
         self._closed = True
         while True:
             try:
