@@ -751,6 +751,47 @@ def kb_article(project: Project, ref: str) -> None:
     _echo_wrapped(article_lines(rb, ref, cov))
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (another than loopback exposes the server: give --token).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free one).")
+@click.option("--token", envvar="KZCOPYRIGHT_TOKEN", default=None,
+              help="Require 'Authorization: Bearer TOKEN' on every request (pages: sign in once at /login).")
+@click.option("--workers", type=click.IntRange(1, 32), default=1, show_default=True, help="Server processes.")
+@click.option("--eval-workers", type=click.IntRange(1, 32), default=2, show_default=True,
+              help="Evaluation processes per server process.")
+@click.option("--time-limit", type=click.FloatRange(0.5, 3600), default=20.0, show_default=True,
+              help="Seconds one evaluation may take (then 504).")
+@click.option("--max-body-kb", type=click.IntRange(1, 1024 * 1024), default=1024, show_default=True,
+              help="Largest request body in KiB (then 413).")
+@click.option("--max-facts", type=click.IntRange(1, 1_000_000), default=200, show_default=True,
+              help="Most facts in one case (then 422).")
+@_engine_opt
+@click.pass_obj
+def serve(project: Project, host: str, port: int, token: str | None, workers: int, eval_workers: int,
+          time_limit: float, max_body_kb: int, max_facts: int, engine: str | None) -> None:
+    """The web workspace and the JSON decision service on http://HOST:PORT/ (needs the web extra).
+
+    The interview, the upload of a case, the answer with why, why-not and what-if, the
+    reasoning graph and the memo in the browser; the API under /v1, documented at /docs.
+    """
+    try:
+        from kzcopyright.engine.web.config import Limits, WebConfig
+        from kzcopyright.engine.web.server import serve as run_server
+    except ImportError as exc:
+        click.echo(f"error: the web extra is not installed ({exc.name} is missing): pip install 'kzcopyright[web]'",
+                   err=True)
+        sys.exit(1)
+    limits = Limits(max_body_bytes=max_body_kb * 1024, max_facts=max_facts, time_limit=time_limit)
+    config = WebConfig(rules=str(project.rules) if project.rules else None, kb=str(project.kb) if project.kb else None,
+                       engine=engine, token=token or None, eval_workers=eval_workers, limits=limits)
+    try:
+        run_server(config, host, port, workers, say=click.echo, warn=lambda m: click.echo(m, err=True))
+    except OSError as exc:
+        click.echo(f"error: cannot serve on {host}:{port}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+
+
 def main() -> None:
     cli(prog_name="kzcopyright")
 
