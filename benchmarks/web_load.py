@@ -131,8 +131,10 @@ def main() -> None:
     requests = min(args.requests, MAX_REQUESTS)
     seconds = min(args.seconds, MAX_SECONDS)
     text = (ROOT / "kb" / "examples" / "marketplace-photos.yaml").read_text(encoding="utf-8")
-    distinct = (lambda n: text.replace("id: marketplace-photos", f"id: load-{os.getpid()}-{n}", 1).encode())
-    same = (lambda n: text.encode())
+    def distinct(n):
+        return (text.replace("id: marketplace-photos", f"id: load-{os.getpid()}-{n}", 1).encode())
+    def same(n):
+        return (text.encode())
     print(f"POST /v1/analyze on {HOST}, the bundled example; {args.clients} clients; at most {requests} requests "
           f"or {seconds:g} s a measurement; {os.cpu_count()} CPUs")
     print(f"{'server processes':>16} {'eval/server':>11} {'cases':>9} {'requests':>9} {'errors':>6} {'req/s':>7} "

@@ -176,11 +176,11 @@ def test_answer_page_why_what_if_why_not_graph_memo(client):
     what_if = client.get(f"/what-if?s={s}&target=use:listing.damage_tenge&value=1000000",
                          headers={"HX-Request": "true"})
     assert what_if.status_code == 200
-    rows = re.findall(r'<tr class="difference" data-type="criminal_liability">(.*?)</tr>', what_if.text, re.S)
+    rows = re.findall(r'<tr class="difference" data-type="art198_part">(.*?)</tr>', what_if.text, re.S)
     assert any("part=2" in row and "badge holds" in row for row in rows), rows
     apply_href = html.unescape(re.search(r'href="(/answer\?s=[^"]+)"', what_if.text).group(1))
     assert client.get(apply_href).status_code == 200
-    why_not = client.get(f"/why-not?s={s}&spec=criminal_liability(part%3D2)")
+    why_not = client.get(f"/why-not?s={s}&spec=art198_part(part%3D2)")
     assert why_not.status_code == 200 and "damage_tenge" in why_not.text and "Try it" in why_not.text
     assert client.get(f"/why-not?s={s}").status_code == 200
     graph = client.get(f"/graph?s={s}")

@@ -224,25 +224,33 @@ class Service:
 
     @staticmethod
     def _portable(scenario: Scenario) -> Scenario:
-        return replace(scenario, raw=None, expect=None)
+        """The case as a worker evaluates it: without its source text, and — as the CLI does —
+        assessed as of today when it gives no date of assessment (the result says so)."""
+        import datetime as _dt
+
+        from ..rulebase import assessed_as_of
+
+        return assessed_as_of(replace(scenario, raw=None, expect=None), _dt.date.today())
 
     def analyze_text(self, scenario: Scenario, engine: str | None = None) -> str:
         """The result's JSON text (byte-identical to ``analyze --format json``)."""
         name = self.engine_for(engine)
-        key = self.key(scenario, name)
+        case = self._portable(scenario)
+        key = self.key(case, name)
         text: str | None = self._texts.get(key)
         if text is None:
-            text = self.run("analyze", self._portable(scenario), name)
+            text = self.run("analyze", case, name)
             self._texts.put(key, text)
         return text
 
     def result(self, scenario: Scenario, engine: str | None = None) -> Result:
         """The result of a case (evaluated by a worker, kept in the cache)."""
         name = self.engine_for(engine)
-        key = self.key(scenario, name)
+        case = self._portable(scenario)
+        key = self.key(case, name)
         result: Result | None = self._results.get(key)
         if result is None:
-            result = self.run("result", self._portable(scenario), name)
+            result = self.run("result", case, name)
             assert isinstance(result, Result)
             self._results.put(key, result)
         return result
