@@ -62,6 +62,7 @@ class Diagnostic:
     related: tuple[Location, ...] = ()
 
     def headline(self) -> str:
+        """One line: ``path:line:col: subject: message (hint)``."""
         text = f"{self.location}: {self.subject}: {self.message}"
         if self.hint:
             text += f" ({self.hint})"
@@ -70,6 +71,7 @@ class Diagnostic:
         return text
 
     def render(self) -> str:
+        """The headline, then the source line with a caret under the column, then related positions."""
         lines = [self.headline()]
         if self.source_line:
             src = self.source_line.rstrip("\n")
@@ -86,6 +88,7 @@ class Diagnostic:
         return "\n".join(lines)
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
+        """Order of report: by file, line, column, then code and message."""
         return (self.location.path, self.location.line, self.location.col, self.code, self.message)
 
 
@@ -101,6 +104,7 @@ class InputError(KzError):
         super().__init__(self.render())
 
     def render(self) -> str:
+        """Every diagnostic, rendered, one after the other."""
         return "\n".join(d.render() for d in self.diagnostics)
 
 
@@ -143,6 +147,7 @@ class Diagnostics:
     sources: dict[str, list[str]] = field(default_factory=dict)
 
     def add_source(self, path: str, text: str) -> None:
+        """Remember the text of ``path`` so that diagnostics in it can show their source line."""
         self.sources[path] = text.splitlines()
 
     def error(
@@ -155,6 +160,7 @@ class Diagnostics:
         related: Sequence[Location] = (),
         severity: str = "error",
     ) -> None:
+        """Record an error (or, with ``severity``, a warning) at ``loc``; duplicates are recorded once."""
         if any(d.location == loc and d.code == code and d.message == message for d in self.items):
             return  # the same problem found again (e.g. in another alternative of one rule)
         src = ""
@@ -167,16 +173,20 @@ class Diagnostics:
 
     def warning(self, loc: Location, code: str, message: str, subject: str = "-", hint: str = "",
                 related: Sequence[Location] = ()) -> None:
+        """Record a warning at ``loc`` (shown, but nothing refuses to run because of it)."""
         self.error(loc, code, message, subject, hint, related=related, severity="warning")
 
     @property
     def errors(self) -> list[Diagnostic]:
+        """The diagnostics of severity error, in the order recorded."""
         return [d for d in self.items if d.severity == "error"]
 
     @property
     def warnings(self) -> list[Diagnostic]:
+        """The diagnostics that are not errors, in the order recorded."""
         return [d for d in self.items if d.severity != "error"]
 
     def raise_if_errors(self) -> None:
+        """Raise :class:`InputError` with every error recorded, if there is any."""
         if self.errors:
             raise InputError(self.errors)

@@ -44,24 +44,30 @@ _PKG_ROOT = Path(__file__).resolve().parent.parent
 
 
 def default_rules_dir() -> Path:
+    """The bundled rules, inside the installed package."""
     return _PKG_ROOT / "rules"
 
 
 def default_kb_dir() -> Path:
+    """The bundled knowledge base, inside the installed package."""
     return _PKG_ROOT / "kb"
 
 
 def examples_dir(kb_dir: Path | None = None) -> Path:
+    """The folder of the bundled example cases (``kb/examples``)."""
     return (kb_dir or default_kb_dir()) / "examples"
 
 
 def list_examples(kb_dir: Path | None = None) -> list[str]:
+    """The names of the bundled example cases."""
     d = examples_dir(kb_dir)
     return sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []
 
 
 @dataclass
 class RuleBase:
+    """A loaded, checked and compiled rule base (kb, rules, program, fingerprint), with its backends built on first use."""
+
     kb: KB
     rules: list[Rule]
     program: Program
@@ -72,6 +78,7 @@ class RuleBase:
     _backends: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def backend(self, engine: str) -> Any:
+        """The evaluator ``engine`` ("python" or "durable") for this rule base, built once."""
         if engine not in self._backends:
             if engine == "durable":
                 from .reasoning.durable_backend import DurableBackend

@@ -132,6 +132,8 @@ class HeadValue:
 
 @dataclass(frozen=True)
 class Head:
+    """A fact a rule derives (``then``): its type and the value of each attribute."""
+
     type: str
     attrs: tuple[tuple[str, HeadValue], ...]
     loc: Location
@@ -160,6 +162,8 @@ class VarInfo:
 
 @dataclass(frozen=True)
 class Rule:
+    """One version of a checked rule: identity, citations, the law's words, validity, conditions and conclusions."""
+
     id: str
     version: str
     cite: tuple[str, ...]
@@ -188,9 +192,11 @@ class Rule:
 
     @property
     def dated(self) -> bool:
+        """Whether this version has a validity interval (``valid``)."""
         return self.valid_from is not None or self.valid_to is not None
 
     def in_force(self, day: _dt.date) -> bool:
+        """Whether this version is in force on ``day`` (its interval includes it)."""
         if self.valid_from is not None and day < self.valid_from:
             return False
         if self.valid_to is not None and day > self.valid_to:

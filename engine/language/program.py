@@ -42,6 +42,8 @@ class CTest:
 
 @dataclass(frozen=True)
 class CPattern:
+    """A compiled positive or negated condition on one fact: its type, tests, the variables it binds, and, for a second pattern on the same entity, the alias of the first."""
+
     alias: str
     type: str
     tests: tuple[CTest, ...]
@@ -52,6 +54,8 @@ class CPattern:
 
 @dataclass
 class Branch:
+    """One way a rule can hold (a conjunction of its disjunctive normal form), ready to evaluate: ordered patterns, negations, heads, the exceptions it asserts, its variables and its stratum."""
+
     uid: str  # "<rule uid>#<n>" or "<rule uid>#<n>~aux<k>"
     rule: Rule
     index: int
@@ -67,11 +71,14 @@ class Branch:
 
     @property
     def rule_id(self) -> str:
+        """The id of the branch's rule (without version)."""
         return self.rule.id
 
 
 @dataclass
 class Program:
+    """The compiled rule base: every branch with its stratum, the rule versions, which branches produce and consume each type, and which branches defeat each rule."""
+
     kb: KB
     rules: list[Rule]
     branches: list[Branch]
@@ -86,6 +93,7 @@ class Program:
     warnings: list[str] = field(default_factory=list)
 
     def attr_type(self, tname: str, attr: str) -> Attribute | None:
+        """The declared attribute ``attr`` of type ``tname`` (also of an auxiliary type), or None."""
         if tname in self.derived_types:
             return self.derived_types[tname].get(attr)
         t = self.kb.types.get(tname)
@@ -96,6 +104,7 @@ class Program:
         return t.attributes.get(attr)
 
     def branch(self, uid: str) -> Branch:
+        """The branch with uid ``uid``."""
         return self._by_uid[uid]
 
     def condition_param(self, rule: Rule, name: str) -> ParamValue:
@@ -108,6 +117,7 @@ class Program:
         return pv
 
     def finish(self) -> None:
+        """Index the branches by uid once compilation is complete."""
         self._by_uid = {b.uid: b for b in self.branches}
         self._condition_params: dict[tuple[str, str], ParamValue] = {}
 
@@ -693,6 +703,7 @@ def _check_reachability(program: Program, diags: Diagnostics) -> None:
 
 
 def compile_program(rules: list[Rule], kb: KB, diags: Diagnostics) -> Program:
+    """Compile checked rules into a :class:`Program`, recording in ``diags`` every problem that needs the whole rule base (versions, exceptions, cycles, strata, templates, reachability)."""
     comp = _Compiler(kb, diags)
     for r in sorted(rules, key=lambda r: (r.id, r.version)):
         if not r.broken:
@@ -720,6 +731,7 @@ def compile_program(rules: list[Rule], kb: KB, diags: Diagnostics) -> Program:
 
 
 def fingerprint(files: list[tuple[str, bytes]]) -> str:
+    """A short hash of the names and contents of every kb and rule file: it changes whenever one does."""
     h = hashlib.sha256()
     for name, data in sorted(files):
         h.update(name.encode())

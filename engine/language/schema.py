@@ -21,15 +21,18 @@ class Checker:
         self.path = path
 
     def where(self, data: Any) -> Location:
+        """Where ``data`` stood in its file (its own mark, or the file when it has none)."""
         return getattr(data, "loc", Location(self.path, 0, 0))
 
     def mapping(self, data: Any, what: str, subject: str, loc: Location | None = None) -> LDict | None:
+        """``data`` when it is a mapping; else a located ``bad-shape`` error and None."""
         if isinstance(data, LDict):
             return data
         self.diags.error(loc or self.where(data), "bad-shape", f"{what} must be a mapping", subject)
         return None
 
     def sequence(self, data: Any, what: str, subject: str, loc: Location | None = None) -> LList | None:
+        """``data`` when it is a list; else a located ``bad-shape`` error and None."""
         if isinstance(data, LList):
             return data
         self.diags.error(loc or self.where(data), "bad-shape", f"{what} must be a list", subject)
@@ -43,6 +46,7 @@ class Checker:
         required: Iterable[str] = (),
         what: str = "",
     ) -> bool:
+        """Check the keys of ``data``: each unknown key is an error at the key, with the allowed ones and a "did you mean"; each missing required key an error at the mapping."""
         allowed = list(allowed)
         ok = True
         for key in data:
@@ -83,6 +87,7 @@ class Checker:
         return {}
 
     def string(self, data: LDict, key: str, subject: str, required: bool = False) -> str | None:
+        """The string under ``key`` (None if absent; an error if it is not a string, or if it is required and absent)."""
         if key not in data:
             if required:
                 self.diags.error(data.loc, "missing-key", f"missing required key '{key}'", subject)
@@ -94,6 +99,7 @@ class Checker:
         return None
 
     def date(self, data: LDict, key: str, subject: str, required: bool = False) -> _dt.date | None:
+        """The date under ``key``, as a YAML date or an ISO string (None if absent; a located error otherwise)."""
         if key not in data:
             if required:
                 self.diags.error(data.loc, "missing-key", f"missing required key '{key}'", subject)
@@ -112,6 +118,7 @@ class Checker:
         return None
 
     def boolean(self, data: Mapping[str, Any], key: str, subject: str, default: bool = False) -> bool:
+        """The boolean under ``key`` (``default`` if absent; a located error if it is not true or false)."""
         if key not in data:
             return default
         value = data[key]

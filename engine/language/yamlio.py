@@ -41,9 +41,11 @@ class LDict(dict):  # type: ignore[type-arg]
     val_locs: dict[Any, Location]
 
     def key_loc(self, key: Any) -> Location:
+        """Where ``key`` stood (the mapping's own position when unknown)."""
         return self.key_locs.get(key, self.loc)
 
     def val_loc(self, key: Any) -> Location:
+        """Where the value of ``key`` stood (else where the key stood)."""
         return self.val_locs.get(key, self.key_loc(key))
 
 
@@ -54,12 +56,14 @@ class LList(list):  # type: ignore[type-arg]
     item_locs: list[Location]
 
     def item_loc(self, i: int) -> Location:
+        """Where item ``i`` stood (the list's own position when unknown)."""
         if 0 <= i < len(self.item_locs):
             return self.item_locs[i]
         return self.loc
 
 
 def loc_of(value: Any, default: Location) -> Location:
+    """The position a loaded value remembers, or ``default`` for a plain value."""
     return getattr(value, "loc", default)
 
 
@@ -301,6 +305,7 @@ def read_text(path: Path, diags: Diagnostics, shown: str | None = None) -> str |
 
 
 def load_file(path: Path, diags: Diagnostics, shown: str | None = None) -> Any:
+    """Read and parse a YAML or JSON file within the size limits; problems go to ``diags`` and give None."""
     text = read_text(path, diags, shown)
     if text is None:
         return None

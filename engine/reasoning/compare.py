@@ -29,19 +29,23 @@ class Change:
 
     @property
     def rules(self) -> list[str]:
+        """The rules behind the conclusion on either side."""
         return sorted(set(self.before.rules if self.before else []) | set(self.after.rules if self.after else []))
 
     @property
     def citations(self) -> list[str]:
+        """The articles cited on either side."""
         return sorted(set(self.before.citations if self.before else [])
                       | set(self.after.citations if self.after else []))
 
     def status(self, side: str) -> str:
+        """The status on ``side`` ("before" or "after"); "does_not_hold" where the conclusion is absent."""
         c = self.before if side == "before" else self.after
         return c.status.value if c is not None else "does_not_hold"
 
 
 def identity_of(c: Conclusion, kb: KB) -> dict[str, Any]:
+    """The identifying attributes of a conclusion: those whose vocabulary type is a reference, an enum value or a boolean."""
     attrs = kb.types[c.type].attributes if c.type in kb.types else {}
     return {k: v for k, v in sorted(c.attributes.items()) if k in attrs and attrs[k].type in _IDENTIFYING}
 

@@ -44,6 +44,7 @@ def _err(message: str, hint: str = "", where: str = "<command line>") -> InputEr
 
 
 def seed_from_match(defeater: Branch, target_rule: str, fact: Fact) -> dict[str, Any]:
+    """The variable bindings of ``defeater`` that correspond to ``fact``'s attributes through its ``defeats: match``: where to start the analysis of an exception."""
     seed: dict[str, Any] = {}
     for d in defeater.defeats:
         if d.target == target_rule:
@@ -210,6 +211,7 @@ def _coerce(vtype: str, text: str) -> Any:
 
 
 def apply_changes(scenario: Scenario, changes: Iterable[tuple[str, str, Any]]) -> Scenario:
+    """The case with each (fact id, attribute, value) change applied; a value of None unsets the attribute."""
     facts = {f.fid: dict(f.attrs) for f in scenario.facts}
     types = {f.fid: f.type for f in scenario.facts}
     for fid, attr, value in changes:

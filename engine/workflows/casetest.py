@@ -34,6 +34,8 @@ EXPECT_KEYS = ("holds", "undetermined", "defeated", "does_not_hold", "cites", "f
 
 @dataclass
 class CaseOutcome:
+    """The outcome of one YAML test case on one engine: its failures (empty when it passed) and its result."""
+
     path: str
     case_id: str
     engine: str
@@ -42,6 +44,7 @@ class CaseOutcome:
 
     @property
     def ok(self) -> bool:
+        """Whether every expectation of the case was met."""
         return not self.failures
 
 
@@ -85,6 +88,7 @@ def _items(spec: Any) -> list[tuple[str, dict[str, Any]]]:
 
 
 def check_expectations(result: Result, expect: Any, kb: KB | None = None) -> list[str]:
+    """The failed expectations of ``expect`` against ``result``, one sentence each (an empty list when all hold); names are checked against the kb's vocabulary when ``kb`` is given."""
     failures: list[str] = []
     if not isinstance(expect, dict):
         return ["case has no 'expect' block"]
@@ -135,6 +139,7 @@ def _plain(v: Any) -> Any:
 
 
 def load_case_files(rb: RuleBase, paths: list[Path]) -> list[Scenario]:
+    """Every case of the given YAML case files, checked; raises :class:`InputError` with every problem."""
     diags = Diagnostics()
     out: list[Scenario] = []
     for p in sorted(paths):
@@ -145,6 +150,7 @@ def load_case_files(rb: RuleBase, paths: list[Path]) -> list[Scenario]:
 
 
 def run_case(rb: RuleBase, scenario: Scenario, engine: str) -> CaseOutcome:
+    """Evaluate one test case on ``engine`` and check its expectations; an evaluation failure is a failure of the case, never a traceback."""
     outcome = CaseOutcome(scenario.path, scenario.id, engine)
     try:
         result = evaluate_case(rb, scenario, engine)
@@ -161,10 +167,13 @@ _ = _dt
 
 @dataclass
 class CaseRun:
+    """The outcomes of a run of YAML test cases."""
+
     outcomes: list[CaseOutcome]
 
     @property
     def failed(self) -> list[CaseOutcome]:
+        """The outcomes that did not pass."""
         return [o for o in self.outcomes if not o.ok]
 
 
@@ -181,6 +190,7 @@ def _cites_article(result: Result, article: str) -> bool:
 
 def run_cases(rb: RuleBase, paths: list[Path], engines: list[str], keyword: str | None = None,
               article: str | None = None) -> CaseRun:
+    """Run the cases of ``paths`` on each engine, optionally only those whose file, id or title contains ``keyword`` or whose reasoning cites ``article``."""
     scenarios = load_case_files(rb, paths)
     out: list[CaseOutcome] = []
     for s in scenarios:

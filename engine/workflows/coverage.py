@@ -18,6 +18,8 @@ __all__ = ["Coverage", "coverage", "stale_articles", "version_gaps", "article_of
 
 @dataclass
 class Coverage:
+    """Which cases exercise each rule (and each version of a rule with several), and which rules and cases cover each article."""
+
     rules: dict[str, list[str]]  # rule id -> cases that exercise it
     articles: dict[str, tuple[list[str], list[str]]]  # act/art -> (rules encoding it, cases covering it)
     unexercised: list[str] = field(default_factory=list)
@@ -28,15 +30,18 @@ class Coverage:
 
     @property
     def ok(self) -> bool:
+        """No rule and no version is unexercised, and every article marked encoded has a rule."""
         return not self.unexercised and not self.encoded_without_rule and not self.unexercised_versions
 
 
 def article_of(citation: str) -> str:
+    """The article (``act/number``) of a citation such as ``copyright_law/49/1/6``."""
     bits = citation.split("/")
     return "/".join(bits[:2])
 
 
 def coverage(rb: RuleBase, scenarios: list[Scenario]) -> Coverage:
+    """Coverage of the rule base by the case corpus ``scenarios`` (each evaluated with the python engine)."""
     by_rule: dict[str, set[str]] = {r.id: set() for r in rb.rules}
     multi = {rid for rid, vs in rb.program.rule_versions.items() if len(vs) > 1}
     by_version: dict[str, set[str]] = {r.uid: set() for r in rb.rules if r.id in multi}
@@ -65,6 +70,7 @@ def coverage(rb: RuleBase, scenarios: list[Scenario]) -> Coverage:
 
 
 def stale_articles(rb: RuleBase, today: _dt.date, months: int = 12) -> list[Article]:
+    """The articles of the kb last compared with their official text more than ``months`` before ``today`` (or never)."""
     y, m = divmod(today.year * 12 + today.month - 1 - months, 12)
     last_day = [31, 29 if (y % 4 == 0 and (y % 100 or y % 400 == 0)) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
     limit = _dt.date(y, m + 1, min(today.day, last_day[m]))

@@ -55,6 +55,7 @@ def _change_json(ch: Change) -> dict[str, Any]:
 def diff_corpus(scenarios: Iterable[Scenario], rb_a: RuleBase, rb_b: RuleBase, engine: str,
                 day_a: _dt.date | None = None, day_b: _dt.date | None = None,
                 field_name: str | None = None) -> dict[str, Any]:
+    """Evaluate every case under ``rb_a`` (on ``day_a``) and under ``rb_b`` (on ``day_b``) and report, per case and per article, the conclusions that change; a case that cannot be evaluated on either side is listed under ``errors``."""
     report: dict[str, Any] = {"cases": [], "by_article": {}, "compared": 0}
     for s in scenarios:
         report["compared"] += 1
@@ -108,6 +109,7 @@ def _only_dates_moved(change: dict[str, Any], delta: _dt.timedelta) -> bool:
 
 
 def diff_lines(report: dict[str, Any], label_a: str, label_b: str) -> list[str]:
+    """The impact report as text lines, headed by how many cases change and how many could not be evaluated."""
     errors = report.get("errors", [])
     out = [f"Impact: {label_a} -> {label_b}: {len(report['cases'])} of {report['compared']} cases change"
            + (f"; {len(errors)} could not be evaluated (listed below; the report is incomplete)." if errors else ".")]

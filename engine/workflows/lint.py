@@ -29,9 +29,11 @@ class LintReport:
 
     @property
     def ok(self) -> bool:
+        """No errors (warnings do not count)."""
         return not self.errors
 
     def summary(self) -> str:
+        """The one-line summary ``rules lint`` prints: counts of rules, articles, types, parameters and warnings."""
         c = self.counts
         if not c:
             return f"{len(self.errors)} problem{'s' if len(self.errors) != 1 else ''} found"

@@ -35,6 +35,7 @@ def _rule_types(rule: Rule, rb: RuleBase) -> tuple[set[str], set[str]]:
 
 
 def rule_lines(rb: RuleBase, rule_id: str, cov: Coverage | None = None, lang: str = "en") -> list[str]:
+    """One rule as text: every version with its validity, the law it cites, what it reads and derives, its exceptions and the cases that exercise it."""
     versions = rb.program.rule_versions.get(rule_id)
     if not versions:
         return []
@@ -80,6 +81,7 @@ def rule_lines(rb: RuleBase, rule_id: str, cov: Coverage | None = None, lang: st
 
 
 def article_lines(rb: RuleBase, ref: str, cov: Coverage | None = None, lang: str = "en") -> list[str]:
+    """One article as text: title, source, check date, its texts, the rules encoding it and the cases covering it."""
     key = "/".join(ref.split("/")[:2])
     art = rb.kb.articles.get(key)
     if art is None:
@@ -131,6 +133,7 @@ def rule_map(rb: RuleBase) -> nx.DiGraph:
 
 
 def rule_map_dot(g: nx.DiGraph, rb: RuleBase) -> str:
+    """The rule map as DOT text: fact types and rules grouped by article."""
     from ..views.graph import _q
 
     lines = ["digraph rules {", '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.15, ranksep=0.6];',
