@@ -22,9 +22,10 @@ __all__ = ["main", "cli"]
 class Project:
     """What the group's options select; loaded lazily by the subcommands that need it."""
 
-    def __init__(self, rules: Path | None, kb: Path | None):
+    def __init__(self, rules: Path | None, kb: Path | None, pager: bool = True):
         self.rules = rules
         self.kb = kb
+        self.pager = pager
         self._rb: Any = None
 
     @property
@@ -90,14 +91,16 @@ def _output_opt(help_text: str, required: bool = False) -> Any:
               envvar="KZCOPYRIGHT_RULES", help="Rules directory (default: the bundled rules).")
 @click.option("--kb", "kb", type=click.Path(path_type=Path, file_okay=False), default=None,
               envvar="KZCOPYRIGHT_KB", help="Knowledge-base directory (default: the bundled kb).")
+@click.option("--pager/--no-pager", default=True, show_default=True,
+              help="Show long output through a pager when standard output is a terminal.")
 @click.version_option(package_name="kzcopyright")
 @click.pass_context
-def cli(ctx: click.Context, rules: Path | None, kb: Path | None) -> None:
+def cli(ctx: click.Context, rules: Path | None, kb: Path | None, pager: bool) -> None:
     """kzcopyright: the copyright law of Kazakhstan as explained rules.
 
     Not legal advice.
     """
-    ctx.obj = Project(rules, kb)
+    ctx.obj = Project(rules, kb, pager)
 
 
 _case_arg = click.argument("case", required=False, type=click.Path(path_type=Path, dir_okay=False))
@@ -131,48 +134,116 @@ def _write(output: Path, data: str | bytes, note: str = "") -> None:
     click.echo(f"wrote {output}{note}", err=True)
 
 
-@cli.command()
-@_case_arg
-@click.option("--example", help="Analyse a bundled example case instead of a file.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
-@_engine_opt
-@_lang_opt
-@_output_opt("Write the report to this file (atomically; a device or FIFO is written through).")
-@click.option("-v", "--verbose", is_flag=True, help="Also list rule versions.")
-@click.pass_obj
-def analyze(project: Project, case: Path | None, example: str | None, fmt: str, engine: str | None, lang: str,
-            output: Path | None, verbose: bool) -> None:
-    """Analyse CASE (a YAML or JSON case file) and report conclusions with their law."""
-    from kzcopyright.engine.views.text import report_lines
-
-    rb, _scenario, result = _evaluate(project, case, example, engine)
-    if fmt == "json":
-        text = result.to_json_text()
-    elif fmt == "html":
-        from kzcopyright.engine.views.memo import memo_html
-
-        text = memo_html(result, rb.kb, lang)
-    else:
-        text = "\n".join(report_lines(result, rb.kb, lang, verbose)) + "\n"
-    if output is not None:
-        _write(output, text)
-    else:
-        click.echo(text, nl=False)
-
-
-def _echo_wrapped(lines: list[str]) -> None:
-    """Print report lines wrapped to 80 columns, continuation lines indented under their text."""
+def _wrapped(lines: list[str]) -> list[str]:
+    """Report lines wrapped to 80 columns, continuation lines indented under their text."""
     import textwrap
 
+    out: list[str] = []
     for line in lines:
         if len(line) <= 80:
-            click.echo(line)
+            out.append(line)
             continue
         stripped = line.lstrip(" ")
         lead = " " * (len(line) - len(stripped))
         extra = "  " if stripped.startswith("- ") else "    "
-        click.echo("\n".join(textwrap.wrap(stripped, 80, initial_indent=lead, subsequent_indent=lead + extra,
-                                           break_on_hyphens=False)))
+        out.extend(textwrap.wrap(stripped, 80, initial_indent=lead, subsequent_indent=lead + extra,
+                                 break_on_hyphens=False))
+    return out
+
+
+def _emit(project: Project, text: str) -> None:
+    """Print ``text``; on a terminal, through a pager (click's: $PAGER, else less) when it is
+    longer than the screen. A pipe or a file gets the text as it is."""
+    import shutil
+
+    if project.pager and sys.stdout.isatty() and text.count("\n") >= shutil.get_terminal_size((80, 24)).lines - 1:
+        click.echo_via_pager(text)
+    else:
+        click.echo(text, nl=False)
+
+
+def _json_text(doc: Any) -> str:
+    import json as _json
+
+    return _json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+@cli.command()
+@_case_arg
+@click.option("--example", help="Analyse a bundled example case instead of a file.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "pdf"]), default="text", show_default=True,
+              help="pdf needs the optional extra: pip install 'kzcopyright[pdf]'.")
+@_engine_opt
+@_lang_opt
+@_output_opt("Write the report to this file (atomically; a device or FIFO is written through).")
+@click.option("-v", "--verbose", is_flag=True, help="Also list rule versions.")
+@click.option("--summary", "summary_only", is_flag=True, help="Text: print only the case line and the summary.")
+@click.pass_obj
+def analyze(project: Project, case: Path | None, example: str | None, fmt: str, engine: str | None, lang: str,
+            output: Path | None, verbose: bool, summary_only: bool) -> None:
+    """Analyse CASE (a YAML or JSON case file) and report conclusions with their law.
+
+    The report starts with a summary; every entry is numbered and named, and `why`,
+    `why-not` and `what-if --focus` take the number or the name.
+    """
+    from kzcopyright.engine.views.text import report_lines
+
+    rb, scenario, result = _evaluate(project, case, example, engine)
+    data: str | bytes
+    if fmt == "json":
+        from kzcopyright.engine.views.document import analysis_json_text
+
+        data = analysis_json_text(result, rb.kb, lang)
+    elif fmt in ("html", "pdf"):
+        from kzcopyright.engine.views import memo
+
+        if fmt == "pdf" and output is None:
+            raise click.UsageError("--format pdf needs -o FILE.pdf")
+        page = memo.memo_html(result, rb.kb, lang, description=scenario.description,
+                              graph_file=memo.graph_file_name(output) if output is not None else None)
+        if output is not None:
+            _write_memo_graph(result, rb, output)
+        data = page if fmt == "html" else memo.memo_pdf(page)
+    else:
+        lines = report_lines(result, rb.kb, lang, verbose)
+        if summary_only:
+            from kzcopyright.engine.views.summary import summarize, summary_lines
+
+            lines = lines[:lines.index("")] + [""] + summary_lines(summarize(result, rb.kb, lang), result, rb.kb) + \
+                ["", result.disclaimer]
+        data = "\n".join(lines) + "\n"
+    if output is not None:
+        _write(output, data)
+    else:
+        assert isinstance(data, str)
+        _emit(project, data)
+
+
+def _write_memo_graph(result: Any, rb: Any, output: Path) -> None:
+    """The memo's full reasoning graph, next to it (FILE.graph.svg, or .dot without Graphviz)."""
+    from kzcopyright.engine.views import graph as G
+    from kzcopyright.engine.views import memo
+
+    target = output.parent / memo.graph_file_name(output)
+    try:
+        if not output.parent.is_dir() or (output.exists() and not output.is_file()):
+            return  # a device or FIFO output: no file beside it
+    except OSError:
+        return
+    dot = G.to_dot(G.reasoning_graph(result, rb.kb), rb.kb, title=f"{result.case_title} [{result.case_id}]")
+    try:
+        data = G.render(dot, "svg")
+    except G.RenderError as exc:
+        target = target.with_suffix(".dot")
+        data = dot.encode("utf-8")
+        click.echo(f"{exc}: the full graph is written as DOT text", err=True)
+    _write(target, data, " (the full reasoning graph)")
+
+
+def _echo_wrapped(lines: list[str]) -> None:
+    """Print report lines wrapped to 80 columns, continuation lines indented under their text."""
+    for line in _wrapped(lines):
+        click.echo(line)
 
 
 def _case_and_conclusion(args: tuple[str, ...], example: str | None) -> tuple[Path | None, str]:
@@ -207,6 +278,9 @@ def _result_for(project: Project, args: tuple[str, ...], example: str | None, en
     return rb, result, conclusion
 
 
+_format_opt = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+
+
 @cli.command()
 @click.argument("args", nargs=-1, required=True, metavar="[CASE] CONCLUSION")
 @_example_opt
@@ -214,27 +288,39 @@ def _result_for(project: Project, args: tuple[str, ...], example: str | None, en
 @_id_opt
 @_engine_opt
 @_lang_opt
+@_format_opt
+@click.option("--max-depth", type=click.IntRange(1, 50), default=8, show_default=True,
+              help="How deep the reasoning is followed (a note says where it stops).")
 @click.pass_obj
 def why(project: Project, args: tuple[str, ...], example: str | None, saved: Path | None, case_id: str | None,
-        engine: str | None, lang: str) -> None:
+        engine: str | None, lang: str, fmt: str, max_depth: int) -> None:
     """Why CONCLUSION holds: the reasoning tree down to the case's facts.
 
-    CONCLUSION is a type, optionally with attributes: criminal_liability(part=2).
+    CONCLUSION is what the report prints before or under each entry: its number
+    ([3] or 3), its name (infringement(use=listing, work=photos)), a type with some
+    attributes (art198_part(part=2)), or the JSON id (infringement#b7e3a2cf86ff).
+    Where several conclusions match, what they share is explained once.
+    `kzcopyright conclusions` lists the types.
     """
-    from kzcopyright.engine.views.explain import parse_spec, select, why_lines
+    from kzcopyright.engine.views.explain import why_answer, why_answer_json, why_answer_lines
+    from kzcopyright.engine.views.handles import SHOWN_STATUSES, resolve
 
     rb, result, conclusion = _result_for(project, args, example, engine, saved, case_id)
-    tname, attrs = parse_spec(rb.kb, conclusion)
-    found = [c for c in select(result, tname, attrs) if c.status in ("holds", "undetermined", "defeated")]
+    target = resolve(result, rb.kb, conclusion)
+    found = [c for c in target.matches if c.status in SHOWN_STATUSES]
     if not found:
-        click.echo(f"{conclusion} does not hold in this case; try: kzcopyright why-not ... {conclusion}")
+        if fmt == "json":
+            click.echo(_json_text({"conclusion": target.spec, "roots": [], "shared": [], "steps": {},
+                                   "status": "does_not_hold", "disclaimer": result.disclaimer}), nl=False)
+            return
+        click.echo(f"{target.spec} does not hold in this case; try: kzcopyright why-not ... '{target.spec}'")
         return
-    for i, c in enumerate(found):
-        if i:
-            click.echo("")
-        _echo_wrapped(why_lines(result, rb.kb, c, lang))
-    click.echo("")
-    click.echo(result.disclaimer)
+    answer = why_answer(result, rb.kb, found, lang, max_depth, spec=target.spec)
+    if fmt == "json":
+        click.echo(_json_text(why_answer_json(answer)), nl=False)
+        return
+    lines = _wrapped(why_answer_lines(answer, lang)) + ["", result.disclaimer]
+    _emit(project, "\n".join(lines) + "\n")
 
 
 @cli.command("why-not")
@@ -242,6 +328,7 @@ def why(project: Project, args: tuple[str, ...], example: str | None, saved: Pat
 @_example_opt
 @_engine_opt
 @_lang_opt
+@_format_opt
 @click.option("--max-changes", type=click.IntRange(0, 3), default=2, show_default=True,
               help="Largest set of fact changes to try (0: no search).")
 @click.option("--max-evals", type=click.IntRange(1, 5000), default=400, show_default=True,
@@ -250,20 +337,28 @@ def why(project: Project, args: tuple[str, ...], example: str | None, saved: Pat
               help="Bound on the time the search takes.")
 @click.pass_obj
 def why_not_cmd(project: Project, args: tuple[str, ...], example: str | None, engine: str | None,
-                lang: str, max_changes: int, max_evals: int, max_seconds: float) -> None:
-    """Why CONCLUSION does not hold: each rule's conditions, and the smallest change that would make it hold."""
+                lang: str, fmt: str, max_changes: int, max_evals: int, max_seconds: float) -> None:
+    """Why CONCLUSION does not hold: each rule's conditions, and the smallest change that would make it hold.
+
+    CONCLUSION is a number or name from the report (the types under "Does not hold" are
+    numbered too), a type with attributes (art198_part(part=2)) or a JSON id.
+    """
     from kzcopyright.engine.reasoning.whynot import minimal_changes, why_not
-    from kzcopyright.engine.views.explain import parse_spec, why_not_lines
+    from kzcopyright.engine.views.explain import why_not_json, why_not_lines
+    from kzcopyright.engine.views.handles import resolve
 
     case, conclusion = _case_and_conclusion(args, example)
     rb, scenario, result = _evaluate(project, case, example, engine)
-    tname, attrs = parse_spec(rb.kb, conclusion)
+    target = resolve(result, rb.kb, conclusion)
+    tname, attrs = target.type, target.attributes
     analyses = why_not(rb, scenario, tname, attrs)
     search = minimal_changes(rb, scenario, tname, attrs, max_size=max_changes, max_evals=max_evals,
                              max_seconds=max_seconds) if max_changes else None
-    _echo_wrapped(why_not_lines(result, rb.kb, tname, attrs, analyses, lang, search))
-    click.echo("")
-    click.echo(result.disclaimer)
+    if fmt == "json":
+        click.echo(_json_text(why_not_json(result, rb.kb, target.spec, tname, attrs, analyses, search)), nl=False)
+        return
+    lines = _wrapped(why_not_lines(result, rb.kb, tname, attrs, analyses, lang, search)) + ["", result.disclaimer]
+    _emit(project, "\n".join(lines) + "\n")
 
 
 @cli.command("what-if")
@@ -271,21 +366,51 @@ def why_not_cmd(project: Project, args: tuple[str, ...], example: str | None, en
 @_example_opt
 @click.option("--set", "assignments", multiple=True, required=True, metavar="ENTITY.ATTR=VALUE",
               help="A changed fact, e.g. use:listing.consent=true (repeatable; 'unknown' unsets).")
+@click.option("--focus", default=None, metavar="CONCLUSION",
+              help="Only this conclusion (a number or name from the report), said even when it does not change.")
 @_engine_opt
 @_lang_opt
+@_format_opt
 @click.pass_obj
 def what_if_cmd(project: Project, case: Path | None, example: str | None, assignments: tuple[str, ...],
-                engine: str | None, lang: str) -> None:
+                focus: str | None, engine: str | None, lang: str, fmt: str) -> None:
     """What changes if some facts change: the conclusions that differ, before and after."""
+    from kzcopyright.engine.reasoning.compare import identity_of
     from kzcopyright.engine.reasoning.whynot import parse_assignment, what_if
-    from kzcopyright.engine.views.explain import what_if_lines
+    from kzcopyright.engine.views.explain import what_if_json, what_if_lines
+    from kzcopyright.engine.views.handles import resolve
 
-    rb, scenario, _result = _evaluate(project, case, example, engine)
+    rb, scenario, before = _evaluate(project, case, example, engine)
+    target = resolve(before, rb.kb, focus) if focus else None
     changes = [parse_assignment(rb, scenario, a) for a in assignments]
     _before, after, diffs = what_if(rb, scenario, changes, _engine(engine))
-    _echo_wrapped(what_if_lines(rb.kb, diffs, changes, lang))
-    click.echo("")
-    click.echo(after.disclaimer)
+    unchanged = []
+    if target is not None:
+        wanted = [identity_of(c, rb.kb) for c in target.matches]
+        diffs = [d for d in diffs if d.type == target.type and (not target.matches or d.identity in wanted
+                                                                or not wanted)]
+        changed = {repr(sorted(d.identity.items())) for d in diffs}
+        unchanged = [c for c in target.matches if repr(sorted(identity_of(c, rb.kb).items())) not in changed]
+    if fmt == "json":
+        click.echo(_json_text(what_if_json(rb.kb, diffs, changes, after.disclaimer, lang, unchanged)), nl=False)
+        return
+    lines = _wrapped(what_if_lines(rb.kb, diffs, changes, lang, unchanged)) + ["", after.disclaimer]
+    _emit(project, "\n".join(lines) + "\n")
+
+
+@cli.command("conclusions")
+@_lang_opt
+@click.option("--all", "show_all", is_flag=True, help="Also the intermediate types (not reported on their own).")
+@click.pass_obj
+def conclusions_cmd(project: Project, lang: str, show_all: bool) -> None:
+    """List the conclusion types the rules can reach, with their titles and attributes.
+
+    Any of them can be named in why, why-not, what-if --focus and graph --focus, e.g.
+    infringement or art198_part(part=2).
+    """
+    from kzcopyright.engine.views.text import conclusion_type_lines
+
+    _emit(project, "\n".join(conclusion_type_lines(project.rulebase.kb, lang, show_all)) + "\n")
 
 
 def _write_drawing(output: Path, dot: str, note: str = "") -> None:
@@ -315,14 +440,15 @@ def _write_drawing(output: Path, dot: str, note: str = "") -> None:
 @_result_opt
 @_id_opt
 @_output_opt("FILE.svg, FILE.png or FILE.dot (default: DOT text on standard output).")
-@click.option("--focus", default=None, help="Keep only what leads to this conclusion, e.g. infringement.")
+@click.option("--focus", default=None, help="Keep only what leads to this conclusion: a number or name from the "
+              "report, e.g. 3 or infringement.")
 @_engine_opt
 @click.pass_obj
 def graph(project: Project, case: Path | None, example: str | None, saved: Path | None, case_id: str | None,
           output: Path | None, focus: str | None, engine: str | None) -> None:
     """Draw the reasoning graph: facts -> rules (by article) -> conclusions."""
-    from kzcopyright.engine.views.explain import parse_spec, select
     from kzcopyright.engine.views import graph as G
+    from kzcopyright.engine.views.handles import resolve
 
     if saved is not None:
         if case is not None or example:
@@ -332,11 +458,7 @@ def graph(project: Project, case: Path | None, example: str | None, saved: Path 
         rb, _scenario, result = _evaluate(project, case, example, engine)
     g = G.reasoning_graph(result, rb.kb)
     if focus:
-        tname, attrs = parse_spec(rb.kb, focus)
-        targets = [f"fact:{c.fid}" for c in select(result, tname, attrs)]
-        if not targets:
-            raise InputError([Diagnostic(Location("<command line>"), "bad-argument",
-                                         f"no conclusion {focus} in this case", "-")])
+        targets = [f"fact:{c.fid}" for c in resolve(result, rb.kb, focus, must_exist=True).matches]
         g = G.focus(g, targets)
     dot = G.to_dot(g, rb.kb, title=f"{result.case_title} [{result.case_id}]")
     if output is None:

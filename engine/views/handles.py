@@ -204,6 +204,13 @@ def _matches(result: Result, tname: str, attrs: dict[str, str]) -> list[Conclusi
     return out
 
 
+def _named(kb: KB, name: str, c: Conclusion) -> dict[str, str]:
+    """The attributes a handle names (all identifying ones where the handle is an id)."""
+    if "#" in name:
+        return {k: _text(v) for k, v in c.attributes.items() if k in _identity(kb, c)[:4]}
+    return parse_spec(kb, name)[1]
+
+
 def resolve(result: Result, kb: KB, spec: str, *, must_exist: bool = False) -> Resolved:
     """The conclusion(s) ``spec`` names: ``[3]`` / ``3``, a handle or ``TYPE(attr=value)``, or a
     JSON id. A number or id that names nothing is an error with the valid range; with
@@ -218,7 +225,7 @@ def resolve(result: Result, kb: KB, spec: str, *, must_exist: bool = False) -> R
         if h.conclusion is None:
             return Resolved(h.name, h.type, {}, [])
         c = h.conclusion
-        return Resolved(h.name, c.type, {k: _text(v) for k, v in c.attributes.items()}, [c])
+        return Resolved(h.name, c.type, _named(kb, h.name, c), [c])
     m = _ID.match(spec)
     if m:
         c0 = result.conclusion(m.group(1))
@@ -226,7 +233,8 @@ def resolve(result: Result, kb: KB, spec: str, *, must_exist: bool = False) -> R
             ids = [c.id for c in result.conclusions]
             raise _err(_m("no-id", id=m.group(1)), suggest(m.group(1), ids))
         h0 = handle_of(result, kb, c0.id)
-        return Resolved(h0.name if h0 else c0.id, c0.type, {k: _text(v) for k, v in c0.attributes.items()}, [c0])
+        name = h0.name if h0 else c0.id
+        return Resolved(name, c0.type, _named(kb, name, c0), [c0])
     tname, attrs = parse_spec(kb, spec)
     found = _matches(result, tname, attrs)
     if must_exist and not [c for c in found if c.status in SHOWN_STATUSES]:

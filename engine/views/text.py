@@ -16,7 +16,7 @@ from ..reasoning.result import Conclusion, Result, format_value
 from .handles import Handle, handles
 from .summary import open_questions, refs_text, summarize, summary_lines
 
-__all__ = ["report_lines", "value_labels", "cite_label", "MSG"]
+__all__ = ["report_lines", "value_labels", "cite_label", "conclusion_type_lines", "MSG"]
 
 WIDTH = 80
 
@@ -51,6 +51,12 @@ MSG: dict[str, dict[str, str]] = {
     "param": {"en": "{title} on {date}: {value} — {source}", "ru": "{title} на {date}: {value} — {source}"},
     "versions": {"en": "Rule versions", "ru": "Версии правил"},
     "engine": {"en": "Engine: {engine}; rule base {fp}.", "ru": "Движок: {engine}; база правил {fp}."},
+    "intermediate": {"en": "Intermediate (used by other rules, not reported on their own)",
+                     "ru": "Промежуточные (используются другими правилами)"},
+    "types-hint": {"en": "Name one in why, why-not, what-if --focus or graph --focus: TYPE or "
+                         "TYPE(attribute=value, ...), e.g. art198_part(part=2).",
+                   "ru": "Укажите тип в why, why-not, what-if --focus или graph --focus: TYPE или "
+                         "TYPE(атрибут=значение, ...), например art198_part(part=2)."},
 }
 
 
@@ -198,4 +204,28 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
         out.append("")
     out.append(_m("engine", lang, engine=result.engine, fp=result.rulebase.fingerprint))
     out.extend(_wrap(result.disclaimer, "", ""))
+    return out
+
+
+def conclusion_type_lines(kb: KB, lang: str = "en", with_intermediate: bool = False) -> list[str]:
+    """``kzcopyright conclusions``: every conclusion type by kind, with its title and attributes."""
+    kinds = ["conclusion", "liability", "remedy", "action"] + (["intermediate"] if with_intermediate else [])
+    out: list[str] = []
+    for kind in kinds:
+        types = sorted((t for t in kb.types.values() if t.kind == kind), key=lambda t: t.name)
+        if not types:
+            continue
+        out.extend(_heading(_m(kind, lang)))
+        for t in types:
+            out.extend(_wrap(f"{t.name} — {_t(t.title, lang)}", "      ", "  "))
+            attrs = []
+            for name, a in t.attributes.items():
+                if a.type == "enum" and a.values:
+                    attrs.append(f"{name}: {' | '.join(a.values)}")
+                else:
+                    attrs.append(f"{name} ({a.type})")
+            if attrs:
+                out.extend(_wrap("; ".join(attrs), "      ", "      "))
+        out.append("")
+    out.extend(_wrap(_m("types-hint", lang), "", ""))
     return out
