@@ -482,9 +482,13 @@ def consult(project: Project, case: Path | None, example: str | None, answers: P
             perspective: str | None, engine: str | None, lang: str) -> None:
     """An interview: only the questions that can still change a conclusion, most decisive first.
 
-    Answer with a value, a choice number, 'unknown', or 'back' to revise the last answer.
+    The first questions establish who is who and the dates. Answer with a value, a choice
+    number (several, comma-separated, for a list), 'unknown' (or Enter), 'back' to revise the
+    last answer, '?' for why the question is asked, 'done' (or '.') to end with the answer so
+    far, 'q' to stop. Ctrl-C and Ctrl-D stop too: what was answered is kept (and saved with
+    --save) and the analysis so far is shown.
     """
-    from kzcopyright.engine.workflows.consult import Consultation, load_answers
+    from kzcopyright.engine.workflows.consult import Consultation, Interview, load_answers
     from kzcopyright.engine.rulebase import examples_dir, load_case
     from kzcopyright.engine.views.text import report_lines
 
@@ -501,53 +505,25 @@ def consult(project: Project, case: Path | None, example: str | None, answers: P
     else:
         session = Consultation.start(rb, engine=name, lang=lang, perspective=perspective)
     replay = load_answers(answers) if answers is not None else None
-    asked = 0
-    while True:
-        q = session.next_question()
-        if q is None:
-            break
-        asked += 1
+
+    def read(prompt: str) -> str:
+        # input(): Ctrl-D raises EOFError and Ctrl-C KeyboardInterrupt, which the interview tells apart
+        return input(prompt + " > ")
+
+    interview = Interview(session, read, click.echo, lang, replay)
+    end = interview.run()
+    if end.reason in ("eof", "interrupt"):
         click.echo("")
-        click.echo(f"Question {asked} ({q.id}; settles {q.settles} open point{'s' if q.settles != 1 else ''}):")
-        _echo_wrapped(["  " + q.prompt(lang)])
-        if q.why:
-            _echo_wrapped(["  asked because it decides: " + "; ".join(q.why[:3]) + (" …" if len(q.why) > 3 else "")])
-        if q.choices and q.type != "bool":
-            for i, (v, titles) in enumerate(q.choices, 1):
-                click.echo(f"    {i}. {v} — {titles.get(lang) or titles.get('en') or v}")
-        hint = "yes/no" if q.type == "bool" else ("comma-separated" if q.type == "list" else q.type)
-        while True:
-            if replay is not None:
-                raw: Any = replay.get(q.id, "unknown")
-                click.echo(f"  > {', '.join(map(str, raw)) if isinstance(raw, list) else raw}")
-            else:
-                raw = click.prompt(f"  answer ({hint}, unknown, back)", default="unknown", show_default=False)
-            if str(raw).strip().lower() == "back":
-                if session.back():
-                    asked = max(0, asked - 2)
-                    click.echo("  (last answer withdrawn)")
-                else:
-                    click.echo("  (nothing to revise)")
-                break
-            try:
-                session.answer(raw, q)
-            except InputError as exc:
-                click.echo("  " + exc.diagnostics[0].message + (f" ({exc.diagnostics[0].hint})"
-                                                                  if exc.diagnostics[0].hint else ""))
-                if replay is not None:
-                    session.answer("unknown", q)
-                    break
-                continue
-            break
-        r = session.result()
-        click.echo(f"  now: {len(r.by_status('holds'))} holding, {len(r.by_status('undetermined'))} undetermined")
     click.echo("")
-    click.echo(f"Consultation complete after {asked} question{'s' if asked != 1 else ''}.")
+    click.echo(interview.end_message(end))
     click.echo("")
-    click.echo("\n".join(report_lines(session.result(), rb.kb, lang)))
     if save is not None:
         write_atomic(save, session.to_yaml())
-        click.echo(f"saved the case to {save}", err=True)
+    try:
+        click.echo("\n".join(report_lines(session.final_result(), rb.kb, lang)))
+    finally:
+        if save is not None:
+            click.echo(f"saved the case to {save}", err=True)
 
 
 class _Counter:
