@@ -201,12 +201,13 @@ def check_catalogue(kb: KB) -> list[Diagnostic]:
                         "give it a topic and a text, or 'none'", tname)
     for tname, ts in cat.types.items():
         loc = cat.locs.get(f"type:{tname}", where)
-        ft = kb.types.get(tname)
-        if ft is None or ft.kind not in REPORTED:
+        ft0 = kb.types.get(tname)
+        if ft0 is None or ft0.kind not in REPORTED:
             names = [n for n, t in kb.types.items() if t.kind in REPORTED]
             diags.error(loc, "summary-unknown-type", f"'{tname}' is not a reportable conclusion type", tname,
                         suggest(tname, names))
             continue
+        ft = ft0
         if ts.topic != "none" and ts.topic not in topic_names:
             diags.error(loc, "summary-unknown-topic", f"'{tname}' names the topic '{ts.topic}', which is not declared",
                         tname, suggest(ts.topic, topic_names))
@@ -255,8 +256,8 @@ def check_catalogue(kb: KB) -> list[Diagnostic]:
     for key in cat.labels:
         loc = cat.locs.get(f"label:{key}", where)
         tname, _, attr = key.partition(".")
-        ft = kb.types.get(tname)
-        if ft is None or ft.kind != "entity" or attr not in ft.attributes:
+        et = kb.types.get(tname)
+        if et is None or et.kind != "entity" or attr not in et.attributes:
             diags.error(loc, "summary-label", f"label '{key}' does not name an attribute of an entity type "
                         "(write type.attribute)", "summary")
     for t in cat.topics:

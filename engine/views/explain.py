@@ -273,8 +273,8 @@ def why_answer_lines(answer: WhyAnswer, lang: str = "en") -> list[str]:
             out.append(f"{indent}    {_m('unknown', lang)}: {u} {_m('assumed-possible', lang)}")
         for ref in s.defeated_by:
             out.append(f"{indent}    {_m('defeated-by', lang)}: {ref['rule']} — " + "; ".join(ref["law"]))
-        for p in s.premises:
-            node(p, indent + "    ", s.reads.get(p))
+        for prem in s.premises:
+            node(prem, indent + "    ", s.reads.get(prem))
         for e in s.exceptions:
             verdict = _m("does-not-apply" if e["status"] == "does_not_apply" else "might-apply", lang)
             out.append(f"{indent}    {_m('exception', lang)} {e['rule']} ({'; '.join(e['law'])}) {verdict}: "

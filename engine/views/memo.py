@@ -454,9 +454,10 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
     amounts: list[tuple[int, str, str, Any, str]] = []
     deadlines: list[tuple[int, str, str, Any, str]] = []
     for h in hs:
-        c = h.conclusion
-        if c is None or c.status not in (Status.HOLDS, Status.UNDETERMINED):
+        hc = h.conclusion
+        if hc is None or hc.status not in (Status.HOLDS, Status.UNDETERMINED):
             continue
+        c = hc
         t = kb.types[c.type]
         for name, a in t.attributes.items():
             v = c.attributes.get(name)
@@ -519,9 +520,8 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
 
     cited: dict[str, list[int]] = {}
     for h in hs:
-        c = h.conclusion
-        if c is not None:
-            for x in c.citations:
+        if h.conclusion is not None:
+            for x in h.conclusion.citations:
                 cited.setdefault(_art_key(x).replace("-", "/", 1), []).append(h.number)
     for asm in result.assumptions:
         for x in asm.citations:

@@ -150,7 +150,7 @@ def _load_plan(rb: RuleBase) -> _Plan:
         diags.error(Location(shown, 1, 1), "bad-interview", "the interview plan must be a mapping", "interview")
         diags.raise_if_errors()
         return _Plan()
-    for i, ref in enumerate(data.get("first") or []):
+    for ref in data.get("first") or []:
         got = attr(ref, loc_of(ref, data.val_loc("first")))
         if got:
             first.append(got)
@@ -399,7 +399,7 @@ class Consultation:
         if fact.type == "party":
             return {"legal_entity": "the company", "entrepreneur": "the entrepreneur"}.get(str(fact.get("kind")),
                                                                                           "the user")
-        return {"person": "the author", "use": "the use", "work": "the work"}.get(fact.type, fact.get("key"))
+        return {"person": "the author", "use": "the use", "work": "the work"}.get(fact.type, str(fact.get("key")))
 
     def named_scenario(self) -> Scenario:
         """The case with the names given (or readable defaults) as the entities' keys, every
