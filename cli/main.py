@@ -7,6 +7,7 @@ from __future__ import annotations
 
 
 import errno
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -551,7 +552,13 @@ class _Counter:
 
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path, exists=True))
-@_output_opt("JSON Lines output, one result per case in input order (written atomically).", required=True)
+@_output_opt("JSON Lines output, one record per case in input order (written atomically); with --summary-only, the "
+             "summary as JSON.")
+@click.option("--record", type=click.Choice(["full", "compact"]), default="full", show_default=True,
+              help="full: the analysis's lossless JSON (why --result reads it); compact: each conclusion's type, "
+                   "attributes and status, amounts, deadlines and the rule base.")
+@click.option("--summary-only", is_flag=True, help="Write no records: only the summary (to standard output, or as "
+              "JSON to -o).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default: CPU count).")
 @click.option("--resume", is_flag=True, help="Keep the results already in OUTPUT (or OUTPUT.partial, after an "
               "interruption) for input lines that did not change.")
@@ -559,23 +566,40 @@ class _Counter:
               help="Seconds one case may take in its worker.")
 @_engine_opt
 @click.pass_obj
-def batch(project: Project, input_path: Path, output: Path, workers: int | None, resume: bool, timeout: float,
-          engine: str | None) -> None:
-    """Evaluate many cases: INPUT is a JSON Lines file (or a pipe) or a directory of case files."""
+def batch(project: Project, input_path: Path, output: Path | None, record: str, summary_only: bool,
+          workers: int | None, resume: bool, timeout: float, engine: str | None) -> None:
+    """Evaluate many cases: INPUT is a JSON Lines file (or a pipe) or a directory of case files.
+
+    The summary says, for each conclusion type, how many cases reached it and with which
+    status, and names the failed cases with their error.
+    """
     from kzcopyright.engine.workflows.batch import run_batch
 
-    _ = project.rulebase  # check the rule base once, before starting workers
+    if output is None and not summary_only:
+        raise click.UsageError("give -o OUTPUT (or --summary-only)")
+    if summary_only and resume:
+        raise click.UsageError("--resume reads the records of an earlier run: it cannot go with --summary-only")
+    rb = project.rulebase  # check the rule base once, before starting workers
     name = _engine(engine)
     counter = _Counter() if sys.stderr.isatty() else None
+    target = output if output is not None and not summary_only else Path(f".kzcopyright-summary-{os.getpid()}")
     try:
-        summary = run_batch(input_path, output, rules=str(project.rules) if project.rules else None,
+        summary = run_batch(input_path, target, rules=str(project.rules) if project.rules else None,
                             kb=str(project.kb) if project.kb else None, engine=name, workers=workers,
-                            resume=resume, timeout=timeout, progress=counter)
+                            resume=resume, timeout=timeout, progress=counter, record=record,
+                            summary_only=summary_only)
     finally:
         if counter is not None:
             counter.close()
-    for line in summary.lines():
-        click.echo(line, err=True)
+    lines = summary.lines(rb.kb)
+    if summary_only:
+        if output is not None:
+            _write(output, _json_text(summary.to_json()))
+        else:
+            click.echo("\n".join(lines))
+    else:
+        for line in lines:
+            click.echo(line, err=True)
     if summary.errors:
         sys.exit(1)
 

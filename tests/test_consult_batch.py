@@ -345,3 +345,58 @@ def test_batch_output_with_few_open_spool_files(tmp_path, monkeypatch):
     assert a == b and len(a.splitlines()) == 30
     assert [json.loads(x)["id"] for x in a.splitlines()] == [f"c{i:05d}" for i in range(30)]
     assert not list(tmp_path.glob(".*spool*"))  # the spool folder is gone
+
+
+def _small_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "cases"
+    d.mkdir()
+    (d / "a.yaml").write_text(yaml.safe_dump(dict(EXAMPLE, id="a"), allow_unicode=True))
+    big = json.loads(json.dumps(EXAMPLE, default=str))
+    big["id"] = "b"
+    big["facts"][3]["use"]["damage_tenge"] = 3_000_000
+    (d / "b.yaml").write_text(yaml.safe_dump(big, allow_unicode=True))
+    (d / "c.yaml").write_text("id: c\nfacts: [ {work: {key: w, kind: fotograph}} ]\n")
+    return d
+
+
+def test_batch_compact_records_and_the_summary(tmp_path):
+    d, out = _small_dir(tmp_path), tmp_path / "out.jsonl"
+    res = CliRunner().invoke(cli, BASE + ["batch", str(d), "-o", str(out), "--record", "compact", "--workers", "1",
+                                          "--engine", "python"])
+    assert res.exit_code == 1  # one case failed
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    full = kzcopyright.analyze(dict(EXAMPLE, id="a"), rules=RULES, kb=KB, engine="python").to_json()
+    a = recs[0]
+    assert a["record"] == "compact" and a["id"] == "a" and a["rulebase"]["fingerprint"] == full["rulebase"]["fingerprint"]
+    assert {"type": "infringement", "status": "holds", "attributes": {"use": "listing", "work": "photos"}} in \
+        a["conclusions"]
+    assert {"type": "compensation", "status": "holds", "name": "min_tenge", "tenge": 291700} in a["amounts"]
+    assert any(x["type"] == "civil_claim_deadline" and x["date"] == "2024-07-01" for x in a["deadlines"])
+    assert not any(c["type"] == "damage_in_mci" for c in a["conclusions"])  # intermediate types are left out
+    assert len(out.read_text()) < len(json.dumps(full)) / 5  # small
+    # the summary: cases per conclusion type, by status, and the failed case with its error line
+    err = res.stderr
+    assert "3 cases, 1 errors" in err
+    assert "2 of 2  infringement — Exclusive rights were infringed: 2 holds" in err
+    assert "art198_part" in err and "1 holds" in err
+    assert "Failed cases (1):" in err and "c.yaml:2:32:" in err and "did you mean 'photograph'" in err
+    # resume keeps compact records only for a compact run
+    again = kzcopyright.batch(d, out, rules=RULES, kb=KB, engine="python", workers=1, resume=True, record="compact")
+    assert again.skipped == 2
+
+
+def test_batch_summary_only(tmp_path):
+    d = _small_dir(tmp_path)
+    res = CliRunner().invoke(cli, BASE + ["batch", str(d), "--summary-only", "--workers", "1", "--engine", "python"])
+    assert res.exit_code == 1
+    assert res.stdout.startswith("3 cases, 1 errors")
+    assert "2 of 2  protected_work" in res.stdout
+    assert not list(tmp_path.glob("*.jsonl")) and not list(Path.cwd().glob(".kzcopyright-summary-*"))
+    out = tmp_path / "summary.json"
+    res = CliRunner().invoke(cli, BASE + ["batch", str(d), "--summary-only", "-o", str(out), "--workers", "1",
+                                          "--engine", "python"])
+    doc = json.loads(out.read_text())
+    assert doc["cases"] == 3 and doc["errors"] == 1 and doc["types"]["infringement"] == {"holds": 2, "reached": 2}
+    assert doc["failed"][0]["id"].endswith("c.yaml")
+    res = CliRunner().invoke(cli, BASE + ["batch", str(d), "--workers", "1"])
+    assert res.exit_code == 2 and "--summary-only" in res.output
