@@ -234,7 +234,13 @@ def _default_catalogue(kb: KB) -> Catalogue:
     """For a kb without a summary catalogue: one topic per kind, each type by its title."""
     kinds = (("conclusion", "Conclusions"), ("liability", "Liability"), ("remedy", "Remedies"), ("action", "Steps"))
     topics = tuple(Topic(k, {"en": title}, {}, 4, k == "action") for k, title in kinds)
-    types = {n: TypeSummary(n, t.kind, dict(t.title)) for n, t in kb.types.items() if t.kind in dict(kinds)}
+    types = {}
+    for n, t in kb.types.items():
+        if t.kind in dict(kinds):
+            enums = [a for a, x in t.attributes.items() if x.type == "enum"][:1]
+            types[n] = TypeSummary(n, t.kind, {lang: text.replace("{", "(").replace("}", ")")
+                                               + "".join(f": {{{a}}}" for a in enums)
+                                               for lang, text in t.title.items()})
     return Catalogue(topics, types, {})
 
 
