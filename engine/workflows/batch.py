@@ -57,7 +57,7 @@ REACHED = "reached"  # a summary key: the case has the conclusion (holds or unde
 
 # the interface strings of the batch summary (message id -> language -> text)
 MSG: dict[str, dict[str, str]] = {
-    "head": {"en": "{n} cases, {e} errors, {k} skipped (resume), {sec:.1f} s ({rate:.0f} cases/s)"},
+    "head": {"en": "{n} cases, {e} errors, {k} skipped (resume), {sec:.1f} s ({rate} cases/s)"},
     "across": {"en": "Across the {n} cases evaluated: how many have each conclusion (holds or undetermined), "
                      "and by status"},
     "row": {"en": "  {have:>7} of {n}  {name}{title}: {detail}"},
@@ -97,7 +97,8 @@ class BatchSummary:
     def lines(self, kb: Any = None) -> list[str]:
         """The summary as text; with ``kb``, each type by its title too."""
         rate = self.cases / self.seconds if self.seconds else 0
-        out = [_m("head", n=self.cases, e=self.errors, k=self.skipped, sec=self.seconds, rate=rate)]
+        out = [_m("head", n=self.cases, e=self.errors, k=self.skipped, sec=self.seconds,
+                  rate=f"{rate:.1f}" if rate < 10 else f"{rate:.0f}")]
         evaluated = self.cases - self.errors
         types = self.types
         if types:

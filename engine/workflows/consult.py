@@ -109,6 +109,7 @@ class Question:
     choices: tuple[tuple[str, dict[str, str]], ...]
     why: tuple[str, ...]  # the conclusions it can settle, with their articles
     settles: int
+    reasons: tuple[str, ...] = ()  # the same, each with its value and every article (shown by "?")
 
     @property
     def id(self) -> str:
@@ -245,14 +246,16 @@ class Consultation:
             if a is None or (not a.question and fact.type != CASE_TYPE):
                 continue
             concl = [c for c in r.conclusions if c.fid in set(fids)]
-            why = tuple(sorted({f"{c.title.get(self.lang) or c.title.get('en')}"
-                                + "".join(f": {v}" for v in value_labels(c, self.rb.kb, self.lang)[:1])
-                                + f" ({', '.join(c.citations[:2])})" for c in concl}))
+            why = tuple(sorted({f"{c.title.get(self.lang) or c.title.get('en')} ({', '.join(c.citations[:2])})"
+                                for c in concl}))
+            reasons = tuple(sorted({f"{c.title.get(self.lang) or c.title.get('en')}"
+                                    + "".join(f": {v}" for v in value_labels(c, self.rb.kb, self.lang)[:1])
+                                    + f" ({', '.join(c.citations)})" for c in concl}))
             choices = tuple((v, a.value_titles.get(v, {"en": v})) for v in a.values) if a.values else ()
             if a.type == "bool":
                 choices = (("yes", {"en": "yes", "ru": "да"}), ("no", {"en": "no", "ru": "нет"}))
             out.append(Question(fid, attr, a.type, a.question or {"en": f"{t.title.get('en')}: {attr}?"}, a.help,
-                                choices, why, len(set(fids))))
+                                choices, why, len(set(fids)), reasons))
         out.sort(key=lambda q: (first.get((types.get(q.fact, ""), q.attribute), len(first)), -q.settles,
                                 order.get((types.get(q.fact, ""), q.attribute), 10**6), q.fact, q.attribute))
         return self._name_questions() + out
@@ -566,7 +569,7 @@ class Interview:
 
     def _why(self, q: Question) -> None:
         self._wrap(_m("why-head", self.lang) + ":")
-        for w in q.why:
+        for w in q.reasons or q.why:
             self._wrap(f"- {w}", "    ", "      ")
         help_text = q.help.get(self.lang) or q.help.get("en") if q.help else ""
         if help_text:
