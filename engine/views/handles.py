@@ -239,6 +239,7 @@ def resolve(result: Result, kb: KB, spec: str, *, must_exist: bool = False) -> R
     found = _matches(result, tname, attrs)
     if must_exist and not [c for c in found if c.status in SHOWN_STATUSES]:
         named = [h.name for h in hs if h.type == tname and h.conclusion is not None]
-        hint = (_m("the-ones", list=", ".join(named[:8]) + (" …" if len(named) > 8 else "")) if named else "")
+        hint = (_m("the-ones", list=", ".join(named[:8]) + (f" … and {len(named) - 8} more (the report lists them)"
+                                                          if len(named) > 8 else "")) if named else "")
         raise _err(_m("no-match", spec=spec.strip()), suggest(spec.strip(), named) or hint)
     return Resolved(spec.strip(), tname, attrs, found)
