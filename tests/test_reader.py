@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -31,7 +32,7 @@ def example(rb):
     return sc, evaluate_case(rb, sc, "python")
 
 
-def _run(*args: str) -> "CliRunner.Result":  # type: ignore[name-defined]
+def _run(*args: str) -> Any:
     return CliRunner().invoke(cli, BASE + list(args))
 
 
