@@ -162,7 +162,8 @@ def _q(text: str) -> str:
     from a case or the kb can end the string and add attributes (e.g. a link) of its own."""
     text = str(text)
     if len(text) > MAX_LABEL:
-        text = text[:MAX_LABEL - 40] + "… (cut here; `kzcopyright why` shows it whole)"
+        more = "… (cut here; `kzcopyright why` shows it whole)"
+        text = text[:MAX_LABEL - len(more)] + more
     # DOT has one escape in a quoted string, \": a doubled backslash does not protect a quote
     # after it, so a backslash from the data is shown as a look-alike (U+29F5) instead
     text = "".join(ch for ch in text if ch == "\n" or ch >= " ").replace("\\", "\u29f5")

@@ -90,7 +90,8 @@ MSG: dict[str, dict[str, str]] = {
     "graph-trimmed": {"en": "Drawn {depth} steps deep so that it stays readable; the rest is in the whole drawing.",
                       "ru": "Показано на {depth} шага в глубину, чтобы схема оставалась читаемой; остальное — на общей "
                             "схеме."},
-    "no-graph": {"en": "The drawings could not be made here: {why}.", "ru": "Схемы не построены: {why}."},
+    "no-graph": {"en": "The graph could not be drawn here: {why}. Its DOT text:",
+                 "ru": "Схему не удалось построить: {why}. Ее текст DOT:"},
     "appendix": {"en": "Appendix: the law cited", "ru": "Приложение: цитируемые нормы"},
     "appendix-intro": {"en": "Each article once, as stored in the knowledge base (“…” marks a passage left out there); "
                              "the official text is at the address of its act.",
@@ -516,7 +517,8 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
                 pic = d.svg if images == "svg" else _as_png(d.svg, d.width)
                 add(f'<figure class="graph"><figcaption>{_e(d.title)}</figcaption>{pic}{note}</figure>')
         except RenderError as exc:
-            add(f"<p>{_e(_m('no-graph', lang, why=exc))}</p>")
+            dot = to_dot(reasoning_graph(result, kb), kb)
+            add(f"<p>{_e(_m('no-graph', lang, why=exc))}</p><pre>{_e(dot)}</pre>")
 
     cited: dict[str, list[int]] = {}
     for h in hs:
