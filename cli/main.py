@@ -201,7 +201,8 @@ def analyze(project: Project, case: Path | None, example: str | None, fmt: str, 
         if fmt == "pdf" and output is None:
             raise click.UsageError("--format pdf needs -o FILE.pdf")
         page = memo.memo_html(result, rb.kb, lang, description=scenario.description,
-                              graph_file=memo.graph_file_name(output) if output is not None else None)
+                              graph_file=memo.graph_file_name(output) if output is not None else None,
+                              images="png" if fmt == "pdf" else "svg")
         if output is not None:
             _write_memo_graph(result, rb, output)
         data = page if fmt == "html" else memo.memo_pdf(page)

@@ -26,6 +26,10 @@ __all__ = ["parse_spec", "select", "why_lines", "why_not_lines", "what_if_lines"
 # the interface strings of this module (message id -> language -> text)
 MSG: dict[str, dict[str, str]] = {
     "stated": {"en": "stated fact", "ru": "факт дела"},
+    "st-holds": {"en": "holds", "ru": "следует"},
+    "st-undetermined": {"en": "undetermined", "ru": "не определено"},
+    "st-defeated": {"en": "defeated", "ru": "отменено"},
+    "st-does_not_hold": {"en": "does not hold", "ru": "не следует"},
     "explained-above": {"en": "(explained above)", "ru": "(объяснено выше)"},
     "because": {"en": "because", "ru": "потому что"},
     "rule": {"en": "rule", "ru": "правило"},
@@ -246,7 +250,7 @@ def why_answer_lines(answer: WhyAnswer, lang: str = "en") -> list[str]:
             fact_attrs = _input_text(s.text, used)
             out.append(f"{indent}- {_m('stated', lang)} {fact_attrs}")
             return
-        label = (f"[{s.number}] " if s.number else "") + f"{s.title} [{Status(s.status).label}] "
+        label = (f"[{s.number}] " if s.number else "") + f"{s.title} [{_m('st-' + s.status, lang)}] "
         out.append(f"{indent}- {label}{s.handle or s.text}")
         if s.handle and s.text.replace(" ", "") != s.handle.replace(" ", ""):
             out.append(f"{indent}    {s.text}")
