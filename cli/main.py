@@ -7,6 +7,7 @@ from __future__ import annotations
 
 
 import errno
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,11 @@ __all__ = ["main", "cli"]
 class Project:
     """What the group's options select; loaded lazily by the subcommands that need it."""
 
-    def __init__(self, rules: Path | None, kb: Path | None):
+    def __init__(self, rules: Path | None, kb: Path | None, pager: bool = True):
         self.rules = rules
         self.kb = kb
         self.as_of: Any = None  # --as-of: the date of assessment of a case that gives none
+        self.pager = pager
         self._rb: Any = None
 
     @property
@@ -98,14 +100,16 @@ def _output_opt(help_text: str, required: bool = False) -> Any:
               envvar="KZCOPYRIGHT_RULES", help="Rules directory (default: the bundled rules).")
 @click.option("--kb", "kb", type=click.Path(path_type=Path, file_okay=False), default=None,
               envvar="KZCOPYRIGHT_KB", help="Knowledge-base directory (default: the bundled kb).")
+@click.option("--pager/--no-pager", default=True, show_default=True,
+              help="Show long output through a pager when standard output is a terminal.")
 @click.version_option(package_name="kzcopyright")
 @click.pass_context
-def cli(ctx: click.Context, rules: Path | None, kb: Path | None) -> None:
+def cli(ctx: click.Context, rules: Path | None, kb: Path | None, pager: bool) -> None:
     """kzcopyright: the copyright law of Kazakhstan as explained rules.
 
     Not legal advice.
     """
-    ctx.obj = Project(rules, kb)
+    ctx.obj = Project(rules, kb, pager)
 
 
 _case_arg = click.argument("case", required=False, type=click.Path(path_type=Path, dir_okay=False))
@@ -151,49 +155,118 @@ def _write(output: Path, data: str | bytes, note: str = "") -> None:
     click.echo(f"wrote {output}{note}", err=True)
 
 
-@cli.command()
-@_case_arg
-@click.option("--example", help="Analyse a bundled example case instead of a file.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
-@_engine_opt
-@_lang_opt
-@_output_opt("Write the report to this file (atomically; a device or FIFO is written through).")
-@click.option("-v", "--verbose", is_flag=True, help="Also list rule versions.")
-@_as_of_opt
-@click.pass_obj
-def analyze(project: Project, case: Path | None, example: str | None, fmt: str, engine: str | None, lang: str,
-            output: Path | None, verbose: bool) -> None:
-    """Analyse CASE (a YAML or JSON case file) and report conclusions with their law."""
-    from kzcopyright.engine.views.text import report_lines
-
-    rb, _scenario, result = _evaluate(project, case, example, engine)
-    if fmt == "json":
-        text = result.to_json_text()
-    elif fmt == "html":
-        from kzcopyright.engine.views.memo import memo_html
-
-        text = memo_html(result, rb.kb, lang)
-    else:
-        text = "\n".join(report_lines(result, rb.kb, lang, verbose)) + "\n"
-    if output is not None:
-        _write(output, text)
-    else:
-        click.echo(text, nl=False)
-
-
-def _echo_wrapped(lines: list[str]) -> None:
-    """Print report lines wrapped to 80 columns, continuation lines indented under their text."""
+def _wrapped(lines: list[str]) -> list[str]:
+    """Report lines wrapped to 80 columns, continuation lines indented under their text."""
     import textwrap
 
+    out: list[str] = []
     for line in lines:
         if len(line) <= 80:
-            click.echo(line)
+            out.append(line)
             continue
         stripped = line.lstrip(" ")
         lead = " " * (len(line) - len(stripped))
         extra = "  " if stripped.startswith("- ") else "    "
-        click.echo("\n".join(textwrap.wrap(stripped, 80, initial_indent=lead, subsequent_indent=lead + extra,
-                                           break_on_hyphens=False)))
+        out.extend(textwrap.wrap(stripped, 80, initial_indent=lead, subsequent_indent=lead + extra,
+                                 break_on_hyphens=False))
+    return out
+
+
+def _emit(project: Project, text: str) -> None:
+    """Print ``text``; on a terminal, through a pager (click's: $PAGER, else less) when it is
+    longer than the screen. A pipe or a file gets the text as it is."""
+    import shutil
+
+    if project.pager and sys.stdout.isatty() and text.count("\n") >= shutil.get_terminal_size((80, 24)).lines - 1:
+        click.echo_via_pager(text)
+    else:
+        click.echo(text, nl=False)
+
+
+def _json_text(doc: Any) -> str:
+    import json as _json
+
+    return _json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+@cli.command()
+@_case_arg
+@click.option("--example", help="Analyse a bundled example case instead of a file.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "pdf"]), default="text", show_default=True,
+              help="pdf needs the optional extra: pip install 'kzcopyright[pdf]'.")
+@_engine_opt
+@_lang_opt
+@_output_opt("Write the report to this file (atomically; a device or FIFO is written through).")
+@click.option("-v", "--verbose", is_flag=True, help="Also list rule versions.")
+@click.option("--summary", "summary_only", is_flag=True, help="Text: print only the case line and the summary.")
+@_as_of_opt
+@click.pass_obj
+def analyze(project: Project, case: Path | None, example: str | None, fmt: str, engine: str | None, lang: str,
+            output: Path | None, verbose: bool, summary_only: bool) -> None:
+    """Analyse CASE (a YAML or JSON case file) and report conclusions with their law.
+
+    The report starts with a summary; every entry is numbered and named, and `why`,
+    `why-not` and `what-if --focus` take the number or the name.
+    """
+    from kzcopyright.engine.views.text import report_lines
+
+    rb, scenario, result = _evaluate(project, case, example, engine)
+    data: str | bytes
+    if fmt == "json":
+        from kzcopyright.engine.views.document import analysis_json_text
+
+        data = analysis_json_text(result, rb.kb, lang)
+    elif fmt in ("html", "pdf"):
+        from kzcopyright.engine.views import memo
+
+        if fmt == "pdf" and output is None:
+            raise click.UsageError("--format pdf needs -o FILE.pdf")
+        page = memo.memo_html(result, rb.kb, lang, description=scenario.description,
+                              graph_file=memo.graph_file_name(output) if output is not None else None,
+                              images="png" if fmt == "pdf" else "svg")
+        if output is not None:
+            _write_memo_graph(result, rb, output)
+        data = page if fmt == "html" else memo.memo_pdf(page)
+    else:
+        lines = report_lines(result, rb.kb, lang, verbose)
+        if summary_only:
+            from kzcopyright.engine.views.summary import summarize, summary_lines
+
+            lines = lines[:lines.index("")] + [""] + summary_lines(summarize(result, rb.kb, lang), result, rb.kb) + \
+                ["", result.disclaimer]
+        data = "\n".join(lines) + "\n"
+    if output is not None:
+        _write(output, data)
+    else:
+        assert isinstance(data, str)
+        _emit(project, data)
+
+
+def _write_memo_graph(result: Any, rb: Any, output: Path) -> None:
+    """The memo's full reasoning graph, next to it (FILE.graph.svg, or .dot without Graphviz)."""
+    from kzcopyright.engine.views import graph as G
+    from kzcopyright.engine.views import memo
+
+    target = output.parent / memo.graph_file_name(output)
+    try:
+        if not output.parent.is_dir() or (output.exists() and not output.is_file()):
+            return  # a device or FIFO output: no file beside it
+    except OSError:
+        return
+    dot = G.to_dot(G.reasoning_graph(result, rb.kb), rb.kb, title=f"{result.case_title} [{result.case_id}]")
+    try:
+        data = G.render(dot, "svg")
+    except G.RenderError as exc:
+        target = target.with_suffix(".dot")
+        data = dot.encode("utf-8")
+        click.echo(f"{exc}: the full graph is written as DOT text", err=True)
+    _write(target, data, " (the full reasoning graph)")
+
+
+def _echo_wrapped(lines: list[str]) -> None:
+    """Print report lines wrapped to 80 columns, continuation lines indented under their text."""
+    for line in _wrapped(lines):
+        click.echo(line)
 
 
 def _case_and_conclusion(args: tuple[str, ...], example: str | None) -> tuple[Path | None, str]:
@@ -228,6 +301,9 @@ def _result_for(project: Project, args: tuple[str, ...], example: str | None, en
     return rb, result, conclusion
 
 
+_format_opt = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+
+
 @cli.command()
 @click.argument("args", nargs=-1, required=True, metavar="[CASE] CONCLUSION")
 @_example_opt
@@ -236,27 +312,39 @@ def _result_for(project: Project, args: tuple[str, ...], example: str | None, en
 @_engine_opt
 @_lang_opt
 @_as_of_opt
+@_format_opt
+@click.option("--max-depth", type=click.IntRange(1, 50), default=8, show_default=True,
+              help="How deep the reasoning is followed (a note says where it stops).")
 @click.pass_obj
 def why(project: Project, args: tuple[str, ...], example: str | None, saved: Path | None, case_id: str | None,
-        engine: str | None, lang: str) -> None:
+        engine: str | None, lang: str, fmt: str, max_depth: int) -> None:
     """Why CONCLUSION holds: the reasoning tree down to the case's facts.
 
-    CONCLUSION is a type, optionally with attributes: criminal_liability(part=2).
+    CONCLUSION is what the report prints before or under each entry: its number
+    ([3] or 3), its name (infringement(use=listing, work=photos)), a type with some
+    attributes (art198_part(part=2)), or the JSON id (infringement#b7e3a2cf86ff).
+    Where several conclusions match, what they share is explained once.
+    `kzcopyright conclusions` lists the types.
     """
-    from kzcopyright.engine.views.explain import parse_spec, select, why_lines
+    from kzcopyright.engine.views.explain import why_answer, why_answer_json, why_answer_lines
+    from kzcopyright.engine.views.handles import SHOWN_STATUSES, resolve
 
     rb, result, conclusion = _result_for(project, args, example, engine, saved, case_id)
-    tname, attrs = parse_spec(rb.kb, conclusion)
-    found = [c for c in select(result, tname, attrs) if c.status in ("holds", "undetermined", "defeated")]
+    target = resolve(result, rb.kb, conclusion)
+    found = [c for c in target.matches if c.status in SHOWN_STATUSES]
     if not found:
-        click.echo(f"{conclusion} does not hold in this case; try: kzcopyright why-not ... {conclusion}")
+        if fmt == "json":
+            click.echo(_json_text({"conclusion": target.spec, "roots": [], "shared": [], "steps": {},
+                                   "status": "does_not_hold", "disclaimer": result.disclaimer}), nl=False)
+            return
+        click.echo(f"{target.spec} does not hold in this case; try: kzcopyright why-not ... '{target.spec}'")
         return
-    for i, c in enumerate(found):
-        if i:
-            click.echo("")
-        _echo_wrapped(why_lines(result, rb.kb, c, lang))
-    click.echo("")
-    click.echo(result.disclaimer)
+    answer = why_answer(result, rb.kb, found, lang, max_depth, spec=target.spec)
+    if fmt == "json":
+        click.echo(_json_text(why_answer_json(answer)), nl=False)
+        return
+    lines = _wrapped(why_answer_lines(answer, lang)) + ["", result.disclaimer]
+    _emit(project, "\n".join(lines) + "\n")
 
 
 @cli.command("why-not")
@@ -264,6 +352,7 @@ def why(project: Project, args: tuple[str, ...], example: str | None, saved: Pat
 @_example_opt
 @_engine_opt
 @_lang_opt
+@_format_opt
 @click.option("--max-changes", type=click.IntRange(0, 3), default=2, show_default=True,
               help="Largest set of fact changes to try (0: no search).")
 @click.option("--max-evals", type=click.IntRange(1, 5000), default=400, show_default=True,
@@ -273,20 +362,28 @@ def why(project: Project, args: tuple[str, ...], example: str | None, saved: Pat
 @_as_of_opt
 @click.pass_obj
 def why_not_cmd(project: Project, args: tuple[str, ...], example: str | None, engine: str | None,
-                lang: str, max_changes: int, max_evals: int, max_seconds: float) -> None:
-    """Why CONCLUSION does not hold: each rule's conditions, and the smallest change that would make it hold."""
+                lang: str, fmt: str, max_changes: int, max_evals: int, max_seconds: float) -> None:
+    """Why CONCLUSION does not hold: each rule's conditions, and the smallest change that would make it hold.
+
+    CONCLUSION is a number or name from the report (the types under "Does not hold" are
+    numbered too), a type with attributes (art198_part(part=2)) or a JSON id.
+    """
     from kzcopyright.engine.reasoning.whynot import minimal_changes, why_not
-    from kzcopyright.engine.views.explain import parse_spec, why_not_lines
+    from kzcopyright.engine.views.explain import why_not_json, why_not_lines
+    from kzcopyright.engine.views.handles import resolve
 
     case, conclusion = _case_and_conclusion(args, example)
     rb, scenario, result = _evaluate(project, case, example, engine)
-    tname, attrs = parse_spec(rb.kb, conclusion)
+    target = resolve(result, rb.kb, conclusion)
+    tname, attrs = target.type, target.attributes
     analyses = why_not(rb, scenario, tname, attrs)
     search = minimal_changes(rb, scenario, tname, attrs, max_size=max_changes, max_evals=max_evals,
                              max_seconds=max_seconds) if max_changes else None
-    _echo_wrapped(why_not_lines(result, rb.kb, tname, attrs, analyses, lang, search))
-    click.echo("")
-    click.echo(result.disclaimer)
+    if fmt == "json":
+        click.echo(_json_text(why_not_json(result, rb.kb, target.spec, tname, attrs, analyses, search)), nl=False)
+        return
+    lines = _wrapped(why_not_lines(result, rb.kb, tname, attrs, analyses, lang, search)) + ["", result.disclaimer]
+    _emit(project, "\n".join(lines) + "\n")
 
 
 @cli.command("what-if")
@@ -294,22 +391,52 @@ def why_not_cmd(project: Project, args: tuple[str, ...], example: str | None, en
 @_example_opt
 @click.option("--set", "assignments", multiple=True, required=True, metavar="ENTITY.ATTR=VALUE",
               help="A changed fact, e.g. use:listing.consent=true (repeatable; 'unknown' unsets).")
+@click.option("--focus", default=None, metavar="CONCLUSION",
+              help="Only this conclusion (a number or name from the report), said even when it does not change.")
 @_engine_opt
 @_lang_opt
 @_as_of_opt
+@_format_opt
 @click.pass_obj
 def what_if_cmd(project: Project, case: Path | None, example: str | None, assignments: tuple[str, ...],
-                engine: str | None, lang: str) -> None:
+                focus: str | None, engine: str | None, lang: str, fmt: str) -> None:
     """What changes if some facts change: the conclusions that differ, before and after."""
+    from kzcopyright.engine.reasoning.compare import identity_of
     from kzcopyright.engine.reasoning.whynot import parse_assignment, what_if
-    from kzcopyright.engine.views.explain import what_if_lines
+    from kzcopyright.engine.views.explain import what_if_json, what_if_lines
+    from kzcopyright.engine.views.handles import resolve
 
-    rb, scenario, _result = _evaluate(project, case, example, engine)
+    rb, scenario, before = _evaluate(project, case, example, engine)
+    target = resolve(before, rb.kb, focus) if focus else None
     changes = [parse_assignment(rb, scenario, a) for a in assignments]
     _before, after, diffs = what_if(rb, scenario, changes, _engine(engine))
-    _echo_wrapped(what_if_lines(rb.kb, diffs, changes, lang))
-    click.echo("")
-    click.echo(after.disclaimer)
+    unchanged = []
+    if target is not None:
+        wanted = [identity_of(c, rb.kb) for c in target.matches]
+        diffs = [d for d in diffs if d.type == target.type and (not target.matches or d.identity in wanted
+                                                                or not wanted)]
+        changed = {repr(sorted(d.identity.items())) for d in diffs}
+        unchanged = [c for c in target.matches if repr(sorted(identity_of(c, rb.kb).items())) not in changed]
+    if fmt == "json":
+        click.echo(_json_text(what_if_json(rb.kb, diffs, changes, after.disclaimer, lang, unchanged)), nl=False)
+        return
+    lines = _wrapped(what_if_lines(rb.kb, diffs, changes, lang, unchanged)) + ["", after.disclaimer]
+    _emit(project, "\n".join(lines) + "\n")
+
+
+@cli.command("conclusions")
+@_lang_opt
+@click.option("--all", "show_all", is_flag=True, help="Also the intermediate types (not reported on their own).")
+@click.pass_obj
+def conclusions_cmd(project: Project, lang: str, show_all: bool) -> None:
+    """List the conclusion types the rules can reach, with their titles and attributes.
+
+    Any of them can be named in why, why-not, what-if --focus and graph --focus, e.g.
+    infringement or art198_part(part=2).
+    """
+    from kzcopyright.engine.views.text import conclusion_type_lines
+
+    _emit(project, "\n".join(conclusion_type_lines(project.rulebase.kb, lang, show_all)) + "\n")
 
 
 def _write_drawing(output: Path, dot: str, note: str = "") -> None:
@@ -339,15 +466,16 @@ def _write_drawing(output: Path, dot: str, note: str = "") -> None:
 @_result_opt
 @_id_opt
 @_output_opt("FILE.svg, FILE.png or FILE.dot (default: DOT text on standard output).")
-@click.option("--focus", default=None, help="Keep only what leads to this conclusion, e.g. infringement.")
+@click.option("--focus", default=None, help="Keep only what leads to this conclusion: a number or name from the "
+              "report, e.g. 3 or infringement.")
 @_engine_opt
 @_as_of_opt
 @click.pass_obj
 def graph(project: Project, case: Path | None, example: str | None, saved: Path | None, case_id: str | None,
           output: Path | None, focus: str | None, engine: str | None) -> None:
     """Draw the reasoning graph: facts -> rules (by article) -> conclusions."""
-    from kzcopyright.engine.views.explain import parse_spec, select
     from kzcopyright.engine.views import graph as G
+    from kzcopyright.engine.views.handles import resolve
 
     if saved is not None:
         if case is not None or example:
@@ -357,11 +485,7 @@ def graph(project: Project, case: Path | None, example: str | None, saved: Path 
         rb, _scenario, result = _evaluate(project, case, example, engine)
     g = G.reasoning_graph(result, rb.kb)
     if focus:
-        tname, attrs = parse_spec(rb.kb, focus)
-        targets = [f"fact:{c.fid}" for c in select(result, tname, attrs)]
-        if not targets:
-            raise InputError([Diagnostic(Location("<command line>"), "bad-argument",
-                                         f"no conclusion {focus} in this case", "-")])
+        targets = [f"fact:{c.fid}" for c in resolve(result, rb.kb, focus, must_exist=True).matches]
         g = G.focus(g, targets)
     dot = G.to_dot(g, rb.kb, title=f"{result.case_title} [{result.case_id}]")
     if output is None:
@@ -380,23 +504,27 @@ def graph(project: Project, case: Path | None, example: str | None, saved: Path 
 @click.option("--perspective", type=click.Choice(["rights_holder", "user"]), default=None)
 @_engine_opt
 @_lang_opt
-@_as_of_opt
 @click.pass_obj
 def consult(project: Project, case: Path | None, example: str | None, answers: Path | None, save: Path | None,
             perspective: str | None, engine: str | None, lang: str) -> None:
     """An interview: only the questions that can still change a conclusion, most decisive first.
 
-    Answer with a value, a choice number, 'unknown', or 'back' to revise the last answer.
+    The first questions establish who is who and the dates. Answer with a value, a choice
+    number (several, comma-separated, for a list), 'unknown' (or Enter), 'back' to revise the
+    last answer, '?' for why the question is asked, 'done' (or '.') to end with the answer so
+    far, 'q' to stop. Ctrl-C and Ctrl-D stop too: what was answered is kept (and saved with
+    --save) and the analysis so far is shown.
     """
-    from kzcopyright.engine.workflows.consult import Consultation, load_answers
-    from kzcopyright.engine.rulebase import assessed_as_of, examples_dir, load_case
+    from kzcopyright.engine.workflows.consult import Consultation, Interview, load_answers
+    from kzcopyright.engine.rulebase import examples_dir, load_case
     from kzcopyright.engine.views.text import report_lines
 
     rb = project.rulebase
     name = _engine(engine)
     start: Any = examples_dir(rb.kb_dir) / f"{example}.yaml" if example else case
     if start is not None:
-        scenario = assessed_as_of(load_case(rb, start), project.assessment_day)
+        # no date of assessment is assumed here: the interview asks for it with the other dates
+        scenario = load_case(rb, start)
         if perspective:
             from kzcopyright.engine.reasoning.whynot import apply_changes
 
@@ -405,53 +533,25 @@ def consult(project: Project, case: Path | None, example: str | None, answers: P
     else:
         session = Consultation.start(rb, engine=name, lang=lang, perspective=perspective)
     replay = load_answers(answers) if answers is not None else None
-    asked = 0
-    while True:
-        q = session.next_question()
-        if q is None:
-            break
-        asked += 1
+
+    def read(prompt: str) -> str:
+        # input(): Ctrl-D raises EOFError and Ctrl-C KeyboardInterrupt, which the interview tells apart
+        return input(prompt + " > ")
+
+    interview = Interview(session, read, click.echo, lang, replay)
+    end = interview.run()
+    if end.reason in ("eof", "interrupt"):
         click.echo("")
-        click.echo(f"Question {asked} ({q.id}; settles {q.settles} open point{'s' if q.settles != 1 else ''}):")
-        _echo_wrapped(["  " + q.prompt(lang)])
-        if q.why:
-            _echo_wrapped(["  asked because it decides: " + "; ".join(q.why[:3]) + (" …" if len(q.why) > 3 else "")])
-        if q.choices and q.type != "bool":
-            for i, (v, titles) in enumerate(q.choices, 1):
-                click.echo(f"    {i}. {v} — {titles.get(lang) or titles.get('en') or v}")
-        hint = "yes/no" if q.type == "bool" else ("comma-separated" if q.type == "list" else q.type)
-        while True:
-            if replay is not None:
-                raw: Any = replay.get(q.id, "unknown")
-                click.echo(f"  > {', '.join(map(str, raw)) if isinstance(raw, list) else raw}")
-            else:
-                raw = click.prompt(f"  answer ({hint}, unknown, back)", default="unknown", show_default=False)
-            if str(raw).strip().lower() == "back":
-                if session.back():
-                    asked = max(0, asked - 2)
-                    click.echo("  (last answer withdrawn)")
-                else:
-                    click.echo("  (nothing to revise)")
-                break
-            try:
-                session.answer(raw, q)
-            except InputError as exc:
-                click.echo("  " + exc.diagnostics[0].message + (f" ({exc.diagnostics[0].hint})"
-                                                                  if exc.diagnostics[0].hint else ""))
-                if replay is not None:
-                    session.answer("unknown", q)
-                    break
-                continue
-            break
-        r = session.result()
-        click.echo(f"  now: {len(r.by_status('holds'))} holding, {len(r.by_status('undetermined'))} undetermined")
     click.echo("")
-    click.echo(f"Consultation complete after {asked} question{'s' if asked != 1 else ''}.")
+    click.echo(interview.end_message(end))
     click.echo("")
-    click.echo("\n".join(report_lines(session.result(), rb.kb, lang)))
     if save is not None:
         write_atomic(save, session.to_yaml())
-        click.echo(f"saved the case to {save}", err=True)
+    try:
+        click.echo("\n".join(report_lines(session.final_result(), rb.kb, lang)))
+    finally:
+        if save is not None:
+            click.echo(f"saved the case to {save}", err=True)
 
 
 class _Counter:
@@ -479,7 +579,13 @@ class _Counter:
 
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path, exists=True))
-@_output_opt("JSON Lines output, one result per case in input order (written atomically).", required=True)
+@_output_opt("JSON Lines output, one record per case in input order (written atomically); with --summary-only, the "
+             "summary as JSON.")
+@click.option("--record", type=click.Choice(["full", "compact"]), default="full", show_default=True,
+              help="full: the analysis's lossless JSON (why --result reads it); compact: each conclusion's type, "
+                   "attributes and status, amounts, deadlines and the rule base.")
+@click.option("--summary-only", is_flag=True, help="Write no records: only the summary (to standard output, or as "
+              "JSON to -o).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default: CPU count).")
 @click.option("--resume", is_flag=True, help="Keep the results already in OUTPUT (or OUTPUT.partial, after an "
               "interruption) for input lines that did not change.")
@@ -488,23 +594,40 @@ class _Counter:
 @_engine_opt
 @_as_of_opt
 @click.pass_obj
-def batch(project: Project, input_path: Path, output: Path, workers: int | None, resume: bool, timeout: float,
-          engine: str | None) -> None:
-    """Evaluate many cases: INPUT is a JSON Lines file (or a pipe) or a directory of case files."""
+def batch(project: Project, input_path: Path, output: Path | None, record: str, summary_only: bool,
+          workers: int | None, resume: bool, timeout: float, engine: str | None) -> None:
+    """Evaluate many cases: INPUT is a JSON Lines file (or a pipe) or a directory of case files.
+
+    The summary says, for each conclusion type, how many cases reached it and with which
+    status, and names the failed cases with their error.
+    """
     from kzcopyright.engine.workflows.batch import run_batch
 
-    _ = project.rulebase  # check the rule base once, before starting workers
+    if output is None and not summary_only:
+        raise click.UsageError("give -o OUTPUT (or --summary-only)")
+    if summary_only and resume:
+        raise click.UsageError("--resume reads the records of an earlier run: it cannot go with --summary-only")
+    rb = project.rulebase  # check the rule base once, before starting workers
     name = _engine(engine)
     counter = _Counter() if sys.stderr.isatty() else None
+    target = output if output is not None and not summary_only else Path(f".kzcopyright-summary-{os.getpid()}")
     try:
-        summary = run_batch(input_path, output, rules=str(project.rules) if project.rules else None,
+        summary = run_batch(input_path, target, rules=str(project.rules) if project.rules else None,
                             kb=str(project.kb) if project.kb else None, engine=name, workers=workers,
-                            resume=resume, timeout=timeout, progress=counter, as_of=project.assessment_day)
+                            resume=resume, timeout=timeout, progress=counter, record=record,
+                            summary_only=summary_only, as_of=project.assessment_day)
     finally:
         if counter is not None:
             counter.close()
-    for line in summary.lines():
-        click.echo(line, err=True)
+    lines = summary.lines(rb.kb)
+    if summary_only:
+        if output is not None:
+            _write(output, _json_text(summary.to_json()))
+        else:
+            click.echo("\n".join(lines))
+    else:
+        for line in lines:
+            click.echo(line, err=True)
     if summary.errors:
         sys.exit(1)
 

@@ -35,7 +35,7 @@ def analyse_example() -> None:
     for c in result.by_status("undetermined"):
         print(f"undetermined: {c.type} {c.attributes.get('part', '')}".rstrip())
     for point in result.undetermined:
-        print(f"open question: {point['fact']}.{point['attribute']}: {point['question']['en']}")
+        print(f"open question: {point.fact}.{point.attribute}: {point.question['en']}")
 
     doc = result.to_json()                       # a dict: the documented JSON (docs/json-schema.md)
     print("schema_version", doc["schema_version"], "| conclusions:", len(doc["conclusions"]))
@@ -48,12 +48,17 @@ def short_consultation() -> None:
     session = kzcopyright.consult(perspective="rights_holder")
     # Answers by question id; a choice number ("10") works for enum questions.
     answers = {
+        "work:work.name": "photos",                             # who is who comes first
+        "party:user.name": "the seller",
+        "person:author.name": "the photographer",
+        "use:use.name": "the listing",
+        "case:case.act_date": "2021-06-15",
         "work:work.kind": "10",                                 # 10. photograph
         "work:work.creative": "yes",
         "work:work.objective_form": "yes",
         "use:use.acts": "reproduction, making_available",        # a list: comma-separated
     }
-    for _ in range(5):
+    for _ in range(12):
         q = session.next_question()
         if q is None:
             break

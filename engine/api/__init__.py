@@ -108,12 +108,17 @@ def consult(case: Any = None, *, rules: str | Path | None = None, kb: str | Path
 
 def batch(input_path: str | Path, output: str | Path, *, rules: str | Path | None = None,
           kb: str | Path | None = None, engine: str | None = None, workers: int | None = None,
-          resume: bool = False, timeout: float = 30.0) -> Any:
-    """Evaluate a JSON Lines file or a directory of cases into JSON Lines; returns a summary."""
+          resume: bool = False, timeout: float = 30.0, record: str = "full", summary_only: bool = False) -> Any:
+    """Evaluate a JSON Lines file or a directory of cases into JSON Lines; returns a summary.
+
+    ``record`` is "full" (each case's lossless result JSON) or "compact" (each reportable
+    conclusion's type, attributes and status, amounts, deadlines, the rule base);
+    ``summary_only`` writes no records."""
     from kzcopyright.engine.workflows.batch import run_batch
     from kzcopyright.engine.rulebase import choose_engine, load_rulebase
 
     load_rulebase(rules, kb)  # fail early, with every problem, before starting workers
     name, _notice = choose_engine(engine)
     return run_batch(Path(input_path), Path(output), rules=str(rules) if rules else None,
-                     kb=str(kb) if kb else None, engine=name, workers=workers, resume=resume, timeout=timeout)
+                     kb=str(kb) if kb else None, engine=name, workers=workers, resume=resume, timeout=timeout,
+                     record=record, summary_only=summary_only)

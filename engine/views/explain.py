@@ -1,53 +1,76 @@
-"""Explanations as text: *why* a conclusion holds, *why not* another, *what if* facts change.
+"""Explanations: *why* a conclusion holds, *why not* another, *what if* facts change.
 
 Every function here reads a :class:`~..reasoning.result.Result` (which may come from a saved
 JSON file) or the plain data that :mod:`..reasoning.whynot` returns, plus the kb for titles
-and article names. Text is returned as lines; the CLI prints them.
+and article names. ``why`` is first built as data (:func:`why_answer`: each fact explained
+once, however many of the asked conclusions rest on it), then rendered as text lines
+(:func:`why_answer_lines`) or JSON (:func:`why_answer_json`); why-not and what-if likewise
+have a text and a JSON form. The CLI prints them.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import Diagnostic, InputError, Location, suggest
 from ..language.kb import KB
 from ..reasoning.compare import Change
-from ..reasoning.provenance import BranchAnalysis, ChangeSearch, Mode, Role, Status, TraceFact
+from ..reasoning.provenance import BranchAnalysis, ChangeSearch, Mode, Role, Status, TraceFact, to_plain
 from ..reasoning.result import Conclusion, Result, format_value
+from .handles import handle_of, parse_spec
 from .text import cite_label
 
-__all__ = ["parse_spec", "select", "why_lines", "why_not_lines", "what_if_lines"]
+__all__ = ["parse_spec", "select", "why_lines", "why_not_lines", "what_if_lines", "WhyStep", "WhyAnswer",
+           "why_answer", "why_answer_lines", "why_answer_json", "why_not_json", "what_if_json", "MSG"]
 
-_SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$")
+# the interface strings of this module (message id -> language -> text)
+MSG: dict[str, dict[str, str]] = {
+    "stated": {"en": "stated fact", "ru": "факт дела"},
+    "st-holds": {"en": "holds", "ru": "следует"},
+    "st-undetermined": {"en": "undetermined", "ru": "не определено"},
+    "st-defeated": {"en": "defeated", "ru": "отменено"},
+    "st-does_not_hold": {"en": "does not hold", "ru": "не следует"},
+    "explained-above": {"en": "(explained above)", "ru": "(объяснено выше)"},
+    "because": {"en": "because", "ru": "потому что"},
+    "rule": {"en": "rule", "ru": "правило"},
+    "version": {"en": "version", "ru": "версия"},
+    "law": {"en": "law", "ru": "закон"},
+    "assumption": {"en": "assumption", "ru": "допущение"},
+    "parameter": {"en": "parameter", "ru": "параметр"},
+    "on": {"en": "on", "ru": "на"},
+    "unknown": {"en": "unknown", "ru": "неизвестно"},
+    "assumed-possible": {"en": "(assumed possible)", "ru": "(предполагается возможным)"},
+    "defeated-by": {"en": "defeated by", "ru": "отменено правилом"},
+    "exception": {"en": "exception", "ru": "исключение"},
+    "does-not-apply": {"en": "does not apply", "ru": "не применяется"},
+    "might-apply": {"en": "might apply (undetermined)", "ru": "может применяться (не определено)"},
+    "matches": {"en": "{n} conclusions match {spec}: {list}", "ru": "{spec}: подходят {n} выводов: {list}"},
+    "shared": {"en": "What they have in common (explained once):", "ru": "Общее для них (объяснено один раз):"},
+    "each": {"en": "Each of them:", "ru": "Каждый из них:"},
+    "deeper": {"en": "(the reasoning goes on below this point: `kzcopyright why CASE {handle}` shows it)",
+               "ru": "(рассуждение продолжается: `kzcopyright why CASE {handle}`)"},
+    "holds-see-why": {"en": "{title} — {spec} holds; see `why`.", "ru": "{title} — {spec}: вывод следует; см. `why`."},
+    "defeated-rule": {"en": "  defeated by {rule} ({law})", "ru": "  отменено правилом {rule} ({law})"},
+    "smallest": {"en": "Smallest change{s} of facts that would make it hold:",
+                 "ru": "Наименьшие изменения фактов, при которых вывод следует:"},
+    "no-change": {"en": "No change of up to {n} fact{s} makes it hold.",
+                  "ru": "Никакое изменение не более чем {n} фактов не дает этого вывода."},
+    "stopped-time": {"en": "  (search stopped at its time bound of {sec:g} s after {n} evaluations; a smaller or "
+                           "another change may exist: raise --max-seconds)",
+                     "ru": "  (поиск остановлен по времени, {sec:g} с, после {n} вычислений; поднимите --max-seconds)"},
+    "stopped-evals": {"en": "  (search stopped at its bound of {n} evaluations; a larger change may exist)",
+                      "ru": "  (поиск остановлен после {n} вычислений; возможно большее изменение)"},
+    "evaluated": {"en": "  ({n} alternative cases evaluated)", "ru": "  (вычислено альтернативных случаев: {n})"},
+    "what-if": {"en": "What if: {list}", "ru": "Что если: {list}"},
+    "no-diff": {"en": "  No conclusion changes.", "ru": "  Ни один вывод не меняется."},
+    "no-rule": {"en": "no rule produces it any more ({rules})", "ru": "его больше не дает ни одно правило ({rules})"},
+    "focus-same": {"en": "  {title} ({ident}): unchanged — {status}", "ru": "  {title} ({ident}): без изменений — {status}"},
+}
 
 
-def _err(message: str, hint: str = "", where: str = "<command line>") -> InputError:
-    return InputError([Diagnostic(Location(where), "bad-argument", message, "-", hint)])
-
-
-def parse_spec(kb: KB, spec: str) -> tuple[str, dict[str, str]]:
-    """``TYPE`` or ``TYPE(attr=value, ...)`` → (type, attributes as text)."""
-    m = _SPEC.match(spec)
-    if not m:
-        raise _err(f"cannot read the conclusion '{spec}'", "write TYPE or TYPE(attribute=value, ...)")
-    tname = m.group(1)
-    t = kb.types.get(tname)
-    if t is None or t.kind == "entity":
-        names = [x.name for x in kb.types.values() if x.kind != "entity"]
-        raise _err(f"unknown conclusion type '{tname}'", suggest(tname, names))
-    attrs: dict[str, str] = {}
-    if m.group(2):
-        for part in m.group(2).split(","):
-            if not part.strip():
-                continue
-            if "=" not in part:
-                raise _err(f"'{part.strip()}' must read attribute=value")
-            k, v = (x.strip() for x in part.split("=", 1))
-            if k not in t.attributes:
-                raise _err(f"'{tname}' has no attribute '{k}'", suggest(k, t.attributes))
-            attrs[k] = v.strip("'\"")
-    return tname, attrs
+def _m(key: str, lang: str, **kw: Any) -> str:
+    texts = MSG[key]
+    return (texts.get(lang) or texts["en"]).format(**kw)
 
 
 def select(result: Result, tname: str, attrs: dict[str, str]) -> list[Conclusion]:
@@ -64,65 +87,230 @@ def _fact_text(fact: TraceFact) -> str:
     return f"{fact.type}:{key}" + (f" ({attrs})" if attrs else "") if key is not None else f"{fact.type}({attrs})"
 
 
-# ---- why -------------------------------------------------------------------------------------
+# ---- why, as data --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WhyStep:
+    """One fact of a why-explanation: a stated fact, or a derived one with the rule
+    application that explains it best, the law, parameters read, unknowns assumed, the
+    exceptions checked, and the facts it rests on (``premises``, fact ids)."""
+
+    fact: str
+    type: str
+    role: str  # input | derived
+    title: str
+    status: str
+    text: str
+    handle: str = ""  # the report's name for it ("" for a fact the report does not number)
+    number: int = 0
+    because: str = ""
+    rule: str = ""
+    rule_id: str = ""
+    version: str = ""
+    law: tuple[str, ...] = ()
+    citations: tuple[str, ...] = ()
+    excerpt: str = ""
+    assumption: str = ""
+    parameters: tuple[dict[str, Any], ...] = ()
+    unknowns: tuple[str, ...] = ()
+    defeated_by: tuple[dict[str, Any], ...] = ()
+    premises: tuple[str, ...] = ()
+    exceptions: tuple[dict[str, Any], ...] = ()
+    truncated: bool = False  # below the depth bound: not followed further
+    reads: dict[str, list[str]] = field(default_factory=dict)  # premise -> the attributes the rule read of it
+
+
+@dataclass
+class WhyAnswer:
+    """The explanation of one or more conclusions: ``roots`` are the asked ones, ``shared``
+    the facts that several of them rest on (explained once, first), ``steps`` every fact."""
+
+    roots: list[str]
+    shared: list[str]
+    steps: dict[str, WhyStep] = field(default_factory=dict)
+    spec: str = ""
+    disclaimer: str = ""
+
+
+def _step(result: Result, kb: KB, fid: str, lang: str, depth: int, max_depth: int) -> WhyStep | None:
+    fact = result.fact(fid)
+    if fact is None or fact.role in (Role.AUX, Role.RECORD):
+        return None
+    if fact.role == Role.INPUT:
+        return WhyStep(fid, fact.type, "input", fact.type, "stated", _fact_text(fact))
+    t = kb.types.get(fact.type)
+    c = result.conclusion(fid)
+    status = c.status if c else (Status.HOLDS if fact.mode == Mode.CERTAIN else Status.UNDETERMINED)
+    h = handle_of(result, kb, fid) if c is not None else None
+    base = dict(fact=fid, type=fact.type, role="derived", title=_t(t.title, lang) if t else fact.type,
+                status=str(status), text=_fact_text(fact), handle=h.name if h else "", number=h.number if h else 0)
+    d = result.best_derivation(fid)
+    if d is None:
+        return WhyStep(**base)  # type: ignore[arg-type]
+    if depth > max_depth:
+        return WhyStep(**base, truncated=True)  # type: ignore[arg-type]
+    rule = result.trace.rules[d.rule]
+    params = tuple({"name": p.name, "title": _t(kb.parameters[p.name].title, lang) if p.name in kb.parameters
+                    else p.name, "date": p.date, "value": p.value, "source": p.source} for p in d.parameters)
+    unknowns = tuple(f"{u.fact}.{u.attribute}" for u in d.assumptions) if d.mode == Mode.POSSIBLE else ()
+    defeats = tuple({"rule": ref.rule, "citations": list(ref.citations),
+                     "law": [cite_label(kb, x, lang) for x in ref.citations]}
+                    for ref in (c.defeated_by if c is not None and status == Status.DEFEATED else ()))
+    exceptions = tuple({"rule": e.rule.split("@")[0], "citations": list(e.citations),
+                        "law": [cite_label(kb, x, lang) for x in e.citations], "status": e.status,
+                        "reasons": list(e.reasons)} for e in d.exceptions)
+    premises = tuple(p for p in d.premises
+                     if (f := result.fact(p)) is not None and f.role not in (Role.AUX, Role.RECORD))
+    branch = result.trace.branches.get(d.branch)
+    reads: dict[str, list[str]] = {}
+    if branch is not None:
+        for attrs, p in zip(branch.reads, d.premises):
+            if p in premises:
+                reads.setdefault(p, [])
+                reads[p] += [a for a in attrs if a not in reads[p] and a != "key"]
+    excerpt = _t(rule.excerpt, "ru") if lang == "ru" else _t(rule.excerpt, "en")
+    return WhyStep(**base, because=_t(c.explanation, lang) if c else "", rule=rule.uid,  # type: ignore[arg-type]
+                   rule_id=rule.id, version=rule.version, law=tuple(cite_label(kb, x, lang) for x in rule.citations),
+                   citations=tuple(rule.citations), excerpt=excerpt,
+                   assumption=_t(rule.assumption, lang) if rule.assumption else "", parameters=params,
+                   unknowns=unknowns, defeated_by=defeats, premises=premises, exceptions=exceptions,
+                   reads=reads)
+
+
+def why_answer(result: Result, kb: KB, conclusions: list[Conclusion], lang: str = "en", max_depth: int = 8,
+               spec: str = "") -> WhyAnswer:
+    """The reasoning behind ``conclusions``, down to the case's facts and parameter values:
+    every fact once. Where several conclusions are asked, the derived facts that more than
+    one of them rests on are ``shared`` (the topmost such facts) and explained first."""
+    steps: dict[str, WhyStep] = {}
+    reach: dict[str, set[str]] = {}
+
+    def walk(fid: str, depth: int, acc: set[str]) -> None:
+        if fid in acc:
+            return
+        s = steps.get(fid)
+        if s is None:
+            s = _step(result, kb, fid, lang, depth, max_depth)
+            if s is None:
+                return
+            steps[fid] = s
+        acc.add(fid)
+        for p in s.premises:
+            walk(p, depth + 1, acc)
+
+    numbers = {c.id: (h.number if (h := handle_of(result, kb, c.id)) else 10**6) for c in conclusions}
+    roots = sorted((c.id for c in conclusions), key=lambda i: (numbers[i], i))
+    for r in roots:
+        reach[r] = set()
+        walk(r, 0, reach[r])
+    shared: list[str] = []
+    if len(roots) > 1:
+        count: dict[str, int] = {}
+        for r in roots:
+            for f in reach[r] - {r}:
+                count[f] = count.get(f, 0) + 1
+        common = {f for f, n in count.items() if n > 1 and steps[f].role == "derived" and f not in roots}
+        below: set[str] = set()
+        for f in common:
+            sub: set[str] = set()
+            walk(f, 0, sub)
+            below |= sub - {f}
+        shared = sorted(common - below, key=lambda f: (steps[f].number or 10**6, f))
+    return WhyAnswer(roots, shared, steps, spec, result.disclaimer)
+
+
+# ---- why, as text -----------------------------------------------------------------------------
+
+
+def _input_text(text: str, used: list[str] | None) -> str:
+    """A stated fact with only the attributes the rule read of it (all where unknown)."""
+    if not used or " (" not in text:
+        return text
+    head, _, rest = text.partition(" (")
+    parts = []
+    for item in rest[:-1].split(", "):
+        if "=" in item:
+            parts.append(item)
+        elif parts:  # a list value: "acts=making_available, reproduction"
+            parts[-1] += ", " + item
+    kept = [p for p in parts if p.split("=", 1)[0] in used]
+    return f"{head} ({', '.join(kept)})" if kept else head
+
+
+def why_answer_lines(answer: WhyAnswer, lang: str = "en") -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+
+    def node(fid: str, indent: str, used: list[str] | None = None) -> None:
+        s = answer.steps.get(fid)
+        if s is None:
+            return
+        if s.role == "input":
+            fact_attrs = _input_text(s.text, used)
+            out.append(f"{indent}- {_m('stated', lang)} {fact_attrs}")
+            return
+        label = (f"[{s.number}] " if s.number else "") + f"{s.title} [{_m('st-' + s.status, lang)}] "
+        out.append(f"{indent}- {label}{s.handle or s.text}")
+        if s.handle and s.text.replace(" ", "") != s.handle.replace(" ", ""):
+            out.append(f"{indent}    {s.text}")
+        if fid in seen:
+            out.append(f"{indent}    {_m('explained-above', lang)}")
+            return
+        seen.add(fid)
+        if s.truncated:
+            out.append(f"{indent}    {_m('deeper', lang, handle=s.handle or s.fact)}")
+            return
+        if not s.rule:
+            return
+        if s.because:
+            out.append(f"{indent}    {_m('because', lang)}: {s.because}")
+        out.append(f"{indent}    {_m('rule', lang)}: {s.rule_id} ({_m('version', lang)} {s.version}) — " + "; ".join(s.law))
+        if s.excerpt:
+            out.append(f"{indent}    {_m('law', lang)}: «{s.excerpt}»")
+        if s.assumption:
+            out.append(f"{indent}    {_m('assumption', lang)}: {s.assumption}")
+        for p in s.parameters:
+            out.append(f"{indent}    {_m('parameter', lang)}: {p['title']} {_m('on', lang)} {p['date']} = "
+                       f"{format_value(p['value'])} — {p['source']}")
+        for u in s.unknowns:
+            out.append(f"{indent}    {_m('unknown', lang)}: {u} {_m('assumed-possible', lang)}")
+        for ref in s.defeated_by:
+            out.append(f"{indent}    {_m('defeated-by', lang)}: {ref['rule']} — " + "; ".join(ref["law"]))
+        for prem in s.premises:
+            node(prem, indent + "    ", s.reads.get(prem))
+        for e in s.exceptions:
+            verdict = _m("does-not-apply" if e["status"] == "does_not_apply" else "might-apply", lang)
+            out.append(f"{indent}    {_m('exception', lang)} {e['rule']} ({'; '.join(e['law'])}) {verdict}: "
+                       + "; ".join(e["reasons"]))
+
+    if len(answer.roots) > 1:
+        names = [f"[{answer.steps[r].number}]" if answer.steps[r].number else answer.steps[r].fact
+                 for r in answer.roots if r in answer.steps]
+        out.append(_m("matches", lang, n=len(answer.roots), spec=answer.spec or "", list=" ".join(names)))
+        if answer.shared:
+            out.append("")
+            out.append(_m("shared", lang))
+            for f in answer.shared:
+                node(f, "  ")
+            out.append("")
+            out.append(_m("each", lang))
+    for i, r in enumerate(answer.roots):
+        if i and len(answer.roots) > 1:
+            out.append("")
+        node(r, "" if len(answer.roots) == 1 else "  ")
+    return out
 
 
 def why_lines(result: Result, kb: KB, conclusion: Conclusion, lang: str = "en", max_depth: int = 8) -> list[str]:
     """The reasoning tree of one conclusion, down to the case's facts and parameter values."""
-    out: list[str] = []
-    seen: set[str] = set()
-    trace = result.trace
+    return why_answer_lines(why_answer(result, kb, [conclusion], lang, max_depth), lang)
 
-    def walk(fid: str, indent: str, depth: int) -> None:
-        fact = result.fact(fid)
-        if fact is None or fact.role in (Role.AUX, Role.RECORD):
-            return
-        if fact.role == Role.INPUT:
-            out.append(f"{indent}- stated fact {_fact_text(fact)}")
-            return
-        t = kb.types.get(fact.type)
-        c = result.conclusion(fid)
-        status = c.status if c else (Status.HOLDS if fact.mode == Mode.CERTAIN else Status.UNDETERMINED)
-        title = _t(t.title, lang) if t else fact.type
-        out.append(f"{indent}- {title} [{Status(status).label}] {_fact_text(fact)}")
-        if fid in seen:
-            out.append(f"{indent}    (explained above)")
-            return
-        seen.add(fid)
-        d = result.best_derivation(fid)
-        if d is None or depth > max_depth:
-            return
-        rule = trace.rules[d.rule]
-        expl = c.explanation if c else {}
-        if expl:
-            out.append(f"{indent}    because: {_t(expl, lang)}")
-        out.append(f"{indent}    rule: {rule.id} (version {rule.version}) — "
-                   + "; ".join(cite_label(kb, x, lang) for x in rule.citations))
-        ex = _t(rule.excerpt, "ru") if lang == "ru" else _t(rule.excerpt, "en")
-        if ex:
-            out.append(f"{indent}    law: «{ex}»")
-        if rule.assumption:
-            out.append(f"{indent}    assumption: {_t(rule.assumption, lang)}")
-        for p in d.parameters:
-            title_p = _t(kb.parameters[p.name].title, lang) if p.name in kb.parameters else p.name
-            out.append(f"{indent}    parameter: {title_p} on {p.date} = {format_value(p.value)} — {p.source}")
-        if d.mode == Mode.POSSIBLE:
-            for u in d.assumptions:
-                out.append(f"{indent}    unknown: {u.fact}.{u.attribute} (assumed possible)")
-        if status == Status.DEFEATED and c is not None:
-            for ref in c.defeated_by:
-                out.append(f"{indent}    defeated by: {ref.rule} — " + "; ".join(cite_label(kb, x, lang)
-                                                                                 for x in ref.citations))
-        for p_id in d.premises:
-            walk(p_id, indent + "    ", depth + 1)
-        for ex_check in d.exceptions:
-            label = "; ".join(cite_label(kb, x, lang) for x in ex_check.citations)
-            verdict = "does not apply" if ex_check.status == "does_not_apply" else "might apply (undetermined)"
-            reasons = "; ".join(ex_check.reasons)
-            out.append(f"{indent}    exception {ex_check.rule.split('@')[0]} ({label}) {verdict}: {reasons}")
 
-    walk(conclusion.id, "", 0)
-    return out
+def why_answer_json(answer: WhyAnswer) -> dict[str, Any]:
+    """``why --format json``: the asked conclusions, the shared facts, and every step once."""
+    return {"conclusion": answer.spec, "roots": answer.roots, "shared": answer.shared,
+            "steps": {k: to_plain(v) for k, v in sorted(answer.steps.items())}, "disclaimer": answer.disclaimer}
 
 
 # ---- why not -----------------------------------------------------------------------------------
@@ -135,14 +323,15 @@ def why_not_lines(result: Result, kb: KB, tname: str, attrs: dict[str, str], ana
     title = _t(kb.types[tname].title, lang)
     spec = tname + ("(" + ", ".join(f"{k}={v}" for k, v in attrs.items()) + ")" if attrs else "")
     if any(c.status == Status.HOLDS for c in current):
-        out.append(f"{title} — {spec} holds; see `why`.")
+        out.append(_m("holds-see-why", lang, title=title, spec=spec))
     else:
         states = sorted({Status(c.status).label for c in current}) or ["does not hold"]
         out.append(f"{title} — {spec}: {', '.join(states)}")
     for c in current:
         if c.status == Status.DEFEATED:
             for d in c.defeated_by:
-                out.append(f"  defeated by {d.rule} ({'; '.join(cite_label(kb, x, lang) for x in d.citations)})")
+                out.append(_m("defeated-rule", lang, rule=d.rule, law="; ".join(cite_label(kb, x, lang)
+                                                                                for x in d.citations)))
     for a in analyses:
         out.append("")
         out.append(f"Rule {a.rule} ({'; '.join(cite_label(kb, x, lang) for x in a.citations)}): {a.status}")
@@ -154,52 +343,108 @@ def why_not_lines(result: Result, kb: KB, tname: str, attrs: dict[str, str], ana
     if changes is not None:
         out.append("")
         if changes.solutions:
-            out.append(f"Smallest change{'s' if len(changes.solutions) > 1 else ''} of facts that would make it hold:")
+            out.append(_m("smallest", lang, s="s" if len(changes.solutions) > 1 else ""))
             for sol in changes.solutions:
                 out.append("  - " + "; ".join(f"set {fid}.{attr} = {format_value(v)}" if v is not None
                                                else f"unset {fid}.{attr}" for fid, attr, v in sol))
         elif not changes.bound_hit:
-            out.append("No change of up to "
-                       f"{changes.max_size} fact{'s' if changes.max_size > 1 else ''} makes it hold.")
+            out.append(_m("no-change", lang, n=changes.max_size, s="s" if changes.max_size > 1 else ""))
         if changes.bound_hit and changes.stopped == "time":
-            out.append(f"  (search stopped at its time bound of {changes.max_seconds:g} s after {changes.evaluations} "
-                       "evaluations; a smaller or another change may exist: raise --max-seconds)")
+            out.append(_m("stopped-time", lang, sec=changes.max_seconds, n=changes.evaluations))
         elif changes.bound_hit:
-            out.append(f"  (search stopped at its bound of {changes.max_evals} evaluations; a larger change may exist)")
-        out.append(f"  ({changes.evaluations} alternative cases evaluated)")
+            out.append(_m("stopped-evals", lang, n=changes.max_evals))
+        out.append(_m("evaluated", lang, n=changes.evaluations))
     return out
+
+
+def why_not_json(result: Result, kb: KB, spec: str, tname: str, attrs: dict[str, str],
+                 analyses: list[BranchAnalysis], changes: ChangeSearch | None = None) -> dict[str, Any]:
+    """``why-not --format json``: the conclusion asked, its present statuses, each rule that
+    could conclude it condition by condition, and the change search (None: not run)."""
+    current = []
+    for c in result.select(tname, attrs):
+        h = handle_of(result, kb, c.id)
+        current.append({"id": c.id, "status": str(c.status), "handle": h.name if h else "",
+                        "number": h.number if h else 0,
+                        "defeated_by": [d.rule for d in c.defeated_by]})
+    search = None
+    if changes is not None:
+        search = to_plain(changes)
+        search["solutions"] = [[{"fact": f, "attribute": a, "value": v} for f, a, v in sol]
+                               for sol in changes.solutions]
+    return {"conclusion": spec, "type": tname, "attributes": attrs, "current": current,
+            "rules": to_plain(analyses), "changes": search, "disclaimer": result.disclaimer}
 
 
 # ---- what if -----------------------------------------------------------------------------------
 
 
-def what_if_lines(kb: KB, diffs: list[Change], changes: list[tuple[str, str, Any]], lang: str = "en") -> list[str]:
-    out = ["What if: " + "; ".join(f"{fid}.{attr} = {format_value(v) if v is not None else 'unknown'}"
-                                   for fid, attr, v in changes)]
+def _ident(kb: KB, ch: Change) -> str:
+    return ", ".join(f"{k}={format_value(v)}" for k, v in ch.identity.items()
+                     if kb.types[ch.type].attributes[k].type in ("ref", "enum"))
+
+
+def _reason(ch: Change, lang: str) -> str:
+    a, b = ch.before, ch.after
+    ref = b or a
+    reason = _t(ref.explanation, lang) if ref is not None else ""
+    if b is None and a is not None:
+        reason = _m("no-rule", lang, rules=", ".join(a.rules))
+    elif b is not None and b.status == Status.DEFEATED:
+        reason = _m("defeated-by", lang) + " " + ", ".join(d.rule for d in b.defeated_by)
+    return reason
+
+
+def what_if_lines(kb: KB, diffs: list[Change], changes: list[tuple[str, str, Any]], lang: str = "en",
+                  unchanged: list[Conclusion] | None = None) -> list[str]:
+    """The conclusions that differ after ``changes``; ``unchanged`` (with ``--focus``): the
+    focused conclusions that stay as they were, said so."""
+    out = [_m("what-if", lang, list="; ".join(f"{fid}.{attr} = {format_value(v) if v is not None else 'unknown'}"
+                                              for fid, attr, v in changes))]
+    for c in unchanged or []:
+        ident = ", ".join(f"{k}={format_value(v)}" for k, v in c.attributes.items()
+                          if k in kb.types[c.type].attributes and kb.types[c.type].attributes[k].type in ("ref", "enum"))
+        out.append("")
+        out.append(_m("focus-same", lang, title=_t(kb.types[c.type].title, lang), ident=ident,
+                      status=Status(c.status).label))
     if not diffs:
-        out.append("  No conclusion changes.")
+        if not unchanged:
+            out.append(_m("no-diff", lang))
         return out
     width = 12
     for ch in diffs:
         a, b = ch.before, ch.after
         title = _t(kb.types[ch.type].title, lang)
-        ref = b or a
-        assert ref is not None
-        ident = ", ".join(f"{k}={format_value(v)}" for k, v in ch.identity.items()
-                          if kb.types[ch.type].attributes[k].type in ("ref", "enum"))
         out.append("")
-        out.append(f"  {title} ({ident})")
+        out.append(f"  {title} ({_ident(kb, ch)})")
         out.append(f"    {'before:':<{width}}{ch.status('before').replace('_', ' ')}")
         out.append(f"    {'after:':<{width}}{ch.status('after').replace('_', ' ')}")
         if a and b and a.attributes != b.attributes:
             for k in sorted(set(a.attributes) | set(b.attributes)):
                 if a.attributes.get(k) != b.attributes.get(k):
                     out.append(f"    {k}: {format_value(a.attributes.get(k))} -> {format_value(b.attributes.get(k))}")
-        reason = _t(ref.explanation, lang)
-        if b is None and a is not None:
-            reason = "no rule produces it any more (" + ", ".join(a.rules) + ")"
-        elif b is not None and b.status == Status.DEFEATED:
-            reason = "defeated by " + ", ".join(d.rule for d in b.defeated_by)
+        reason = _reason(ch, lang)
         if reason:
             out.append(f"    {'why:':<{width}}{reason}")
     return out
+
+
+def what_if_json(kb: KB, diffs: list[Change], changes: list[tuple[str, str, Any]], disclaimer: str,
+                 lang: str = "en", unchanged: list[Conclusion] | None = None) -> dict[str, Any]:
+    """``what-if --format json``: the changed facts and, for each conclusion that differs,
+    its status and attributes before and after and why."""
+    out = []
+    for ch in diffs:
+        a, b = ch.before, ch.after
+        changed = {}
+        if a and b and a.attributes != b.attributes:
+            changed = {k: {"before": a.attributes.get(k), "after": b.attributes.get(k)}
+                       for k in sorted(set(a.attributes) | set(b.attributes))
+                       if a.attributes.get(k) != b.attributes.get(k)}
+        out.append({"type": ch.type, "identity": ch.identity, "title": _t(kb.types[ch.type].title, lang),
+                    "before": ch.status("before"), "after": ch.status("after"),
+                    "before_id": a.id if a else None, "after_id": b.id if b else None,
+                    "attributes": changed, "why": _reason(ch, lang)})
+    return {"changes": [{"fact": f, "attribute": a, "value": v} for f, a, v in changes], "differences": out,
+            "unchanged": [{"id": c.id, "type": c.type, "status": str(c.status)} for c in unchanged or []],
+            "disclaimer": disclaimer}

@@ -162,7 +162,8 @@ def _q(text: str) -> str:
     from a case or the kb can end the string and add attributes (e.g. a link) of its own."""
     text = str(text)
     if len(text) > MAX_LABEL:
-        text = text[:MAX_LABEL - 1] + "…"
+        more = "… (cut here; `kzcopyright why` shows it whole)"
+        text = text[:MAX_LABEL - len(more)] + more
     # DOT has one escape in a quoted string, \": a doubled backslash does not protect a quote
     # after it, so a backslash from the data is shown as a look-alike (U+29F5) instead
     text = "".join(ch for ch in text if ch == "\n" or ch >= " ").replace("\\", "\u29f5")
@@ -181,11 +182,19 @@ def _wrap(text: str, width: int = 34) -> str:
     return "\n".join("\n".join(textwrap.wrap(line, width)) or line for line in text.split("\n"))
 
 
-def to_dot(g: nx.DiGraph, kb: KB, title: str = "") -> str:
-    """DOT text: rules grouped by act, facts on the left, a legend."""
-    lines = ["digraph reasoning {", '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.25, '
-             'ranksep=0.5, labelloc=t' + (f", label={_q(title)}" if title else "") + "];",
-             '  node [fontname="Helvetica", fontsize=10, style="rounded,filled", shape=box, fillcolor=white];',
+def to_dot(g: nx.DiGraph, kb: KB, title: str = "", layout: str = "wide") -> str:
+    """DOT text: rules grouped by act, facts on the left, a legend.
+
+    ``layout="memo"`` draws for a page instead: top-down, larger text, narrower labels, no
+    legend box (the memo explains the styles), so that a topic's drawing stays readable on A4."""
+    memo = layout == "memo"
+    font = 14 if memo else 10
+    width = 22 if memo else 34
+    lines = ["digraph reasoning {", f'  graph [rankdir={"TB" if memo else "LR"}, fontname="Helvetica", '
+             f'fontsize={font + 1}, nodesep={0.15 if memo else 0.25}, ranksep={0.3 if memo else 0.5}, labelloc=t'
+             + (f", label={_q(title)}" if title else "") + "];",
+             f'  node [fontname="Helvetica", fontsize={font}, style="rounded,filled", shape=box, fillcolor=white'
+             + (", margin=\"0.08,0.04\"" if memo else "") + "];",
              '  edge [color="#555555", arrowsize=0.7];']
     ids = {n: f"n{i}" for i, n in enumerate(sorted(g.nodes))}
     by_group: dict[str, list[str]] = {}
@@ -198,12 +207,12 @@ def to_dot(g: nx.DiGraph, kb: KB, title: str = "") -> str:
     def node_line(n: str) -> str:
         d = g.nodes[n]
         kind = d["kind"]
-        label = _wrap(d.get("label", n))
+        label = _wrap(d.get("label", n), width)
         if kind == "input":
             attrs = 'fillcolor="#e3f2fd", color="#1565c0"'
         elif kind == "unknown":
             attrs = 'fillcolor="#fafafa", color="#9e9e9e", style="rounded,dashed,filled", fontcolor="#616161"'
-            label = _wrap(d.get("label", n) + ("\n" + d["question"] if d.get("question") else ""))
+            label = _wrap(d.get("label", n) + ("\n" + d["question"] if d.get("question") else ""), width)
         elif kind == "parameter":
             attrs = 'shape=note, fillcolor="#fffde7", color="#f9a825"'
         elif kind == "rule":
@@ -217,12 +226,12 @@ def to_dot(g: nx.DiGraph, kb: KB, title: str = "") -> str:
         else:
             st = d.get("status", "holds")
             attrs = f'fillcolor="{_STATUS_FILL[st]}", color="{_STATUS_COLOR[st]}", penwidth=1.6'
-            label = _wrap(f"{d.get('title', '')}\n[{st.replace('_', ' ')}]\n{d.get('label', '')}")
+            label = _wrap(f"{d.get('title', '')}\n[{st.replace('_', ' ')}]\n{d.get('label', '')}", width)
         return f"    {ids[n]} [label={_q(label)}, {attrs}];"
 
     for group in sorted(by_group):
         members = by_group[group]
-        if group == "":
+        if group == "" or memo:  # the memo's drawings are not boxed by act: boxes widen a top-down drawing
             lines.extend(node_line(n).replace("    ", "  ", 1) for n in members)
             continue
         name = "Case facts" if group == "facts" else (
@@ -237,12 +246,14 @@ def to_dot(g: nx.DiGraph, kb: KB, title: str = "") -> str:
         if kind == "unknown":
             style = ' [style=dashed, color="#9e9e9e"]'
         elif kind == "defeats":
-            style = ' [color="#c62828", style=bold, label="defeats", fontcolor="#c62828", fontsize=9]'
+            style = f' [color="#c62828", style=bold, label="defeats", fontcolor="#c62828", fontsize={font}]'
         elif kind == "defeated":
             style = ' [color="#c62828", style=dashed]'
         elif kind == "parameter":
             style = ' [color="#f9a825"]'
         lines.append(f"  {ids[u]} -> {ids[v]}{style};")
+    if memo:
+        return "\n".join(lines + ["}"]) + "\n"
     lines += [
         "  subgraph cluster_legend {",
         '    label="Legend"; style="rounded"; color="#bdbdbd"; fontsize=10;',

@@ -1,25 +1,68 @@
 """Plain-text report of a :class:`~.result.Result`, readable in an 80-column terminal.
 
-Returns lines; printing is the CLI's job.
+The summary comes first (:mod:`.summary`), then the details grouped by kind. Every entry is
+numbered and named (``[3] … infringement(use=listing, work=photos)``, :mod:`.handles`), so
+that ``why 3`` or ``why 'infringement(use=listing)'`` explains it. Returns lines; printing is
+the CLI's job.
 """
 
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 from ..language.kb import KB
 from ..reasoning.result import Conclusion, Result, format_value
+from .handles import Handle, handles
+from .summary import open_questions, refs_text, summarize, summary_lines
 
-__all__ = ["report_lines", "value_labels", "cite_label"]
+__all__ = ["report_lines", "value_labels", "cite_label", "conclusion_type_lines", "MSG"]
 
 WIDTH = 80
-_STATUS = {"holds": "HOLDS", "undetermined": "UNDETERMINED", "defeated": "DEFEATED", "does_not_hold": "DOES NOT HOLD"}
-_HEADINGS = {
-    "conclusion": "Conclusions",
-    "remedy": "Civil remedies",
-    "liability": "Liability",
-    "action": "Recommended actions",
+
+# the interface strings of this module (message id -> language -> text)
+MSG: dict[str, dict[str, str]] = {
+    "case": {"en": "Case: {title} [{id}]", "ru": "Дело: {title} [{id}]"},
+    "dates": {"en": "Dates: {dates}", "ru": "Даты: {dates}"},
+    "how-to-ask": {"en": "Each entry below has a number and a name: `kzcopyright why CASE N` (or the name) explains "
+                         "it, `why-not` and `what-if --focus` take them too.",
+                   "ru": "У каждого пункта ниже есть номер и имя: `kzcopyright why CASE N` (или имя) объясняет его; "
+                         "`why-not` и `what-if --focus` принимают их тоже."},
+    "conclusion": {"en": "Conclusions", "ru": "Выводы"},
+    "remedy": {"en": "Civil remedies", "ru": "Гражданско-правовые способы защиты"},
+    "liability": {"en": "Liability", "ru": "Ответственность"},
+    "action": {"en": "Recommended actions", "ru": "Рекомендуемые действия"},
+    "holds": {"en": "HOLDS", "ru": "ДА"},
+    "undetermined": {"en": "UNDETERMINED", "ru": "НЕ ОПРЕДЕЛЕНО"},
+    "defeated": {"en": "DEFEATED", "ru": "ОТМЕНЕНО"},
+    "does_not_hold": {"en": "DOES NOT HOLD", "ru": "НЕТ"},
+    "law": {"en": "Law: {list}", "ru": "Право: {list}"},
+    "depends": {"en": "Depends on: {list}", "ru": "Зависит от: {list}"},
+    "defeated-by": {"en": "Defeated by: {list}", "ru": "Отменено: {list}"},
+    "does-not-hold": {"en": "Does not hold", "ru": "Не следует"},
+    "does-not-hold-hint": {"en": "(`kzcopyright why-not CASE N` shows what each would need.)",
+                           "ru": "(`kzcopyright why-not CASE N` показывает, чего не хватает.)"},
+    "conflicts": {"en": "Conflicts", "ru": "Противоречия"},
+    "open-heading": {"en": "Still undetermined — what would decide it", "ru": "Еще не определено — что решит"},
+    "affects": {"en": "affects {list}", "ru": "влияет на {list}"},
+    "assumptions": {"en": "Assumptions made where the law is unsettled",
+                    "ru": "Допущения там, где право не определено"},
+    "parameters": {"en": "Parameters used", "ru": "Использованные параметры"},
+    "param": {"en": "{title} on {date}: {value} — {source}", "ru": "{title} на {date}: {value} — {source}"},
+    "versions": {"en": "Rule versions", "ru": "Версии правил"},
+    "engine": {"en": "Engine: {engine}; rule base {fp}.", "ru": "Движок: {engine}; база правил {fp}."},
+    "intermediate": {"en": "Intermediate (used by other rules, not reported on their own)",
+                     "ru": "Промежуточные (используются другими правилами)"},
+    "types-hint": {"en": "Name one in why, why-not, what-if --focus or graph --focus: TYPE or "
+                         "TYPE(attribute=value, ...), e.g. art198_part(part=2).",
+                   "ru": "Укажите тип в why, why-not, what-if --focus или graph --focus: TYPE или "
+                         "TYPE(атрибут=значение, ...), например art198_part(part=2)."},
 }
+
+
+def _m(key: str, lang: str, **kw: Any) -> str:
+    texts = MSG[key]
+    return (texts.get(lang) or texts["en"]).format(**kw)
 
 
 def _wrap(text: str, indent: str = "  ", first: str | None = None) -> list[str]:
@@ -54,77 +97,135 @@ def value_labels(c: Conclusion, kb: KB, lang: str) -> list[str]:
     return out
 
 
+def _heading(text: str) -> list[str]:
+    return [text, "-" * len(text)]
+
+
+def _ranges(numbers: list[int]) -> str:
+    return refs_text(numbers)
+
+
+def entry_lines(h: Handle, c: Conclusion, kb: KB, lang: str, labels_of: dict[str, str]) -> list[str]:
+    """One numbered entry of the details: status and title, its name, the attributes its
+    name does not give, the explanation, the law and what it depends on."""
+    out: list[str] = []
+    head = f"{h.label} [{_m(str(c.status), lang)}] {_t(c.title, lang)}"
+    labels = value_labels(c, kb, lang)
+    if labels:
+        head += ": " + "; ".join(labels)
+    out.extend(_wrap(head, "    ", "  "))
+    out.extend(_wrap(h.name, "      ", "      "))
+    named = set()
+    if "(" in h.name:
+        named = {part.split("=", 1)[0].strip() for part in h.name[h.name.index("(") + 1:-1].split(",")}
+    rest = ", ".join(f"{k}={format_value(v)}" for k, v in sorted(c.attributes.items()) if k not in named)
+    if rest:
+        out.extend(_wrap(rest, "      ", "      "))
+    expl = _t(c.explanation, lang)
+    if expl:
+        out.extend(_wrap(expl, "      "))
+    if c.citations:
+        out.extend(_wrap(_m("law", lang, list="; ".join(cite_label(kb, x, lang) for x in c.citations)), "      "))
+    if c.status == "undetermined" and c.depends_on:
+        qs = [f"{labels_of.get(f'{d.fact}.{d.attribute}', d.attribute)} ({d.fact}.{d.attribute})" for d in c.depends_on]
+        out.extend(_wrap(_m("depends", lang, list="; ".join(qs)), "      "))
+    if c.defeated_by:
+        out.extend(_wrap(_m("defeated-by", lang, list="; ".join(
+            f"{d.rule} ({', '.join(cite_label(kb, x, lang) for x in d.citations)})" for d in c.defeated_by)), "      "))
+    return out
+
+
 def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False) -> list[str]:
     out: list[str] = []
-    out.extend(_wrap(f"Case: {result.case_title} [{result.case_id}]", "  ", ""))
+    out.extend(_wrap(_m("case", lang, title=result.case_title, id=result.case_id), "  ", ""))
     if result.dates:
-        out.extend(_wrap("Dates: " + ", ".join(f"{k} {v}" for k, v in sorted(result.dates.items())), "  ", ""))
+        out.extend(_wrap(_m("dates", lang, dates=", ".join(f"{k} {v}" for k, v in sorted(result.dates.items()))),
+                         "  ", ""))
     out.append("")
+    out.extend(summary_lines(summarize(result, kb, lang), result, kb))
+    out.append("")
+    out.extend(_wrap(_m("how-to-ask", lang), "", ""))
+    out.append("")
+    hs = handles(result, kb)
+    by_id = {h.id: h for h in hs}
+    questions = open_questions(result, kb, lang)
+    labels_of = {f"{q.fact}.{q.attribute}": q.label for q in questions}
     for kind, items in result.by_kind():
-        out.append(_HEADINGS[kind])
-        out.append("-" * len(_HEADINGS[kind]))
-        for c in items:
-            head = f"[{_STATUS[c.status]}] {_t(c.title, lang)}"
-            labels = value_labels(c, kb, lang)
-            if labels:
-                head += ": " + "; ".join(labels)
-            attrs = ", ".join(f"{k}={format_value(v)}" for k, v in sorted(c.attributes.items()))
-            out.extend(_wrap(head, "    ", "  "))
-            if attrs:
-                out.extend(_wrap(attrs, "      ", "      "))
-            expl = _t(c.explanation, lang)
-            if expl:
-                out.extend(_wrap(expl, "      "))
-            if c.citations:
-                out.extend(_wrap("Law: " + "; ".join(cite_label(kb, x, lang) for x in c.citations), "      "))
-            if c.status == "undetermined" and c.depends_on:
-                qs = [_t(d.question, lang) or f"{d.fact}.{d.attribute}" for d in c.depends_on]
-                out.extend(_wrap("Depends on: " + " / ".join(qs), "      "))
-            if c.defeated_by:
-                out.extend(_wrap("Defeated by: " + "; ".join(
-                    f"{d.rule} ({', '.join(cite_label(kb, x, lang) for x in d.citations)})" for d in c.defeated_by),
-                    "      "))
+        shown = [c for c in items if c.id in by_id]
+        if not shown:
+            continue
+        out.extend(_heading(_m(kind, lang)))
+        for c in shown:
+            out.extend(entry_lines(by_id[c.id], c, kb, lang, labels_of))
         out.append("")
-    if result.does_not_hold:
-        out.append("Does not hold")
-        out.append("-------------")
-        for d in result.does_not_hold:
-            out.extend(_wrap(f"{_t(d.title, lang)} ({'; '.join(cite_label(kb, x, lang) for x in d.citations)})",
-                             "    ", "  "))
+    missing = [h for h in hs if h.conclusion is None]
+    if missing:
+        titles = {d.type: d for d in result.does_not_hold}
+        out.extend(_heading(_m("does-not-hold", lang)))
+        for h in missing:
+            d = titles[h.type]
+            out.extend(_wrap(f"{h.label} {_t(d.title, lang)} — {h.name} "
+                             f"({'; '.join(cite_label(kb, x, lang) for x in d.citations)})", "    ", "  "))
+        out.extend(_wrap(_m("does-not-hold-hint", lang), "  ", "  "))
         out.append("")
     if result.conflicts:
-        out.append("Conflicts")
-        out.append("---------")
+        out.extend(_heading(_m("conflicts", lang)))
         for cf in result.conflicts:
-            out.extend(_wrap(f"[{cf.status}] {' vs '.join(cf.types)}: rules {', '.join(cf.rules)}", "    ", "  "))
+            refs = _ranges([by_id[i].number for i in cf.conclusions if i in by_id])
+            out.extend(_wrap(f"[{cf.status}] {' vs '.join(cf.types)} {refs}: rules {', '.join(cf.rules)}", "    ", "  "))
         out.append("")
     if result.undetermined:
-        out.append("Still undetermined — what would decide it")
-        out.append("-----------------------------------------")
-        for u in result.undetermined:
-            q = _t(u.question, lang) or f"{u.fact}.{u.attribute}"
-            out.extend(_wrap(f"{q} ({u.fact}.{u.attribute}; affects {', '.join(u.affects)})", "    ", "  - "))
-        out.append("")
-    if result.assumptions:
-        out.append("Assumptions made where the law is unsettled")
-        out.append("-------------------------------------------")
-        for asm in result.assumptions:
-            out.extend(_wrap(_t(asm.text, lang), "    ", "  - "))
-        out.append("")
-    if result.parameters:
-        out.append("Parameters used")
-        out.append("---------------")
-        for p in result.parameters:
-            out.extend(_wrap(f"{_t(p.title, lang)} on {p.date}: {format_value(p.value)} — {p.source}",
+        out.extend(_heading(_m("open-heading", lang)))
+        for q in questions:
+            refs = _ranges(list(q.refs))
+            out.extend(_wrap(f"{q.question or q.label} ({q.fact}.{q.attribute}; {_m('affects', lang, list=refs)})",
                              "    ", "  - "))
         out.append("")
+    if result.assumptions:
+        out.extend(_heading(_m("assumptions", lang)))
+        seen: set[str] = set()
+        for asm in result.assumptions:
+            text = _t(asm.text, lang)
+            if text in seen:  # two rules may state the same assumption
+                continue
+            seen.add(text)
+            out.extend(_wrap(text, "    ", "  - "))
+        out.append("")
+    if result.parameters:
+        out.extend(_heading(_m("parameters", lang)))
+        for p in result.parameters:
+            out.extend(_wrap(_m("param", lang, title=_t(p.title, lang), date=p.date, value=format_value(p.value),
+                                source=p.source), "    ", "  - "))
+        out.append("")
     if result.versions and verbose:
-        out.append("Rule versions")
-        out.append("-------------")
+        out.extend(_heading(_m("versions", lang)))
         for v in result.versions:
             out.extend(_wrap(f"{v.rule} v{v.version} ({v.valid_from} .. {v.valid_to or 'now'})", "    ", "  - "))
         out.append("")
-    out.append(f"Engine: {result.engine}; rule base {result.rulebase.fingerprint}.")
+    out.append(_m("engine", lang, engine=result.engine, fp=result.rulebase.fingerprint))
     out.extend(_wrap(result.disclaimer, "", ""))
     return out
 
+
+def conclusion_type_lines(kb: KB, lang: str = "en", with_intermediate: bool = False) -> list[str]:
+    """``kzcopyright conclusions``: every conclusion type by kind, with its title and attributes."""
+    kinds = ["conclusion", "liability", "remedy", "action"] + (["intermediate"] if with_intermediate else [])
+    out: list[str] = []
+    for kind in kinds:
+        types = sorted((t for t in kb.types.values() if t.kind == kind), key=lambda t: t.name)
+        if not types:
+            continue
+        out.extend(_heading(_m(kind, lang)))
+        for t in types:
+            out.extend(_wrap(f"{t.name} — {_t(t.title, lang)}", "      ", "  "))
+            attrs = []
+            for name, a in t.attributes.items():
+                if a.type == "enum" and a.values:
+                    attrs.append(f"{name}: {' | '.join(a.values)}")
+                else:
+                    attrs.append(f"{name} ({a.type})")
+            if attrs:
+                out.extend(_wrap("; ".join(attrs), "      ", "      "))
+        out.append("")
+    out.extend(_wrap(_m("types-hint", lang), "", ""))
+    return out

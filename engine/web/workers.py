@@ -62,8 +62,11 @@ def _evaluate(rb: Any, scenario: Any, engine: str) -> Any:
 
 
 def _job_analyze(rb: Any, scenario: Any, engine: str) -> str:
-    """The result's JSON text, exactly as ``analyze --format json`` prints it."""
-    text: str = _evaluate(rb, scenario, engine).to_json_text()
+    """The analysis' JSON text, exactly as ``analyze --format json`` prints it (the result's
+    lossless JSON with its summary and handles)."""
+    from ..views.document import analysis_json_text
+
+    text: str = analysis_json_text(_evaluate(rb, scenario, engine), rb.kb)
     return text
 
 

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator, Sequence
 from ..errors import BatchInterrupted, Diagnostic, EvaluationError, InputError, Location, OutputError
 from ..fileio import clean_stale, read_limited, special_kind, write_atomic
 
-__all__ = ["BatchSummary", "Item", "read_inputs", "run_batch", "CASE_TIMEOUT"]
+__all__ = ["BatchSummary", "Item", "read_inputs", "run_batch", "compact_record", "CASE_TIMEOUT", "RECORDS"]
 
 CASE_TIMEOUT = 30.0  # seconds a single case may take in a worker
 CHUNK = 8  # at most this many cases a task, so that the parent handles few messages
@@ -52,24 +52,87 @@ MAX_WARNINGS = 20  # repeated case ids listed in the summary
 SKIP_LIMIT = 16  # an over-long line is skipped up to this many times the line limit, then reading stops
 
 
+RECORDS = ("full", "compact")
+REPORTED_KINDS = ("conclusion", "liability", "remedy", "action")
+MAX_FAILED = 20  # failed cases named in the summary
+REACHED = "reached"  # a summary key: the case has the conclusion (holds or undetermined)
+
+# the interface strings of the batch summary (message id -> language -> text)
+MSG: dict[str, dict[str, str]] = {
+    "head": {"en": "{n} cases, {e} errors, {k} skipped (resume), {sec:.1f} s ({rate} cases/s)"},
+    "across": {"en": "Across the {n} cases evaluated: how many have each conclusion (holds or undetermined), "
+                     "and by status"},
+    "row": {"en": "  {have:>7} of {n}  {name}{title}: {detail}"},
+    "failed": {"en": "Failed cases ({n}):"},
+    "failed-more": {"en": "  … and {n} more: every one is an error record in {output}"},
+    "warnings-more": {"en": "warning: … and {n} more repeated case ids"},
+}
+
+
+def _m(key: str, **kw: Any) -> str:
+    return MSG[key]["en"].format(**kw)
+
+
 @dataclass
 class BatchSummary:
+    """What a batch did: counts, time, for each conclusion type how many cases reached it and
+    with which status (``types``: type -> status -> cases), and the failed cases with their
+    error line (``failed``: (case id or input place, the error's first line))."""
+
     cases: int = 0
     errors: int = 0
     skipped: int = 0
-    conclusions: Counter[str] = field(default_factory=Counter)
+    conclusions: Counter[str] = field(default_factory=Counter)  # "type: status" -> cases
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    output: str = ""
 
-    def lines(self) -> list[str]:
-        out = [f"{self.cases} cases, {self.errors} errors, {self.skipped} skipped (resume), "
-               f"{self.seconds:.1f} s ({self.cases / self.seconds if self.seconds else 0:.0f} cases/s)"]
-        for key, n in sorted(self.conclusions.items()):
-            out.append(f"  {n:7d}  {key}")
+    @property
+    def types(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for key, n in self.conclusions.items():
+            t, _, status = key.partition(": ")
+            out.setdefault(t, {})[status] = n
+        return out
+
+    def lines(self, kb: Any = None) -> list[str]:
+        """The summary as text; with ``kb``, each type by its title too."""
+        rate = self.cases / self.seconds if self.seconds else 0
+        out = [_m("head", n=self.cases, e=self.errors, k=self.skipped, sec=self.seconds,
+                  rate=f"{rate:.1f}" if rate < 10 else f"{rate:.0f}")]
+        evaluated = self.cases - self.errors
+        types = self.types
+        if types:
+            out.append(_m("across", n=evaluated))
+            order = {"holds": 0, "undetermined": 1, "defeated": 2}
+
+            def have(t: str) -> int:
+                return types[t].get(REACHED, 0)
+
+            for t in sorted(types, key=lambda t: (-have(t), t)):
+                title = ""
+                if kb is not None and t in kb.types:
+                    title = " — " + kb.types[t].title.get("en", "")
+                detail = ", ".join(f"{n} {st}" for st, n in sorted(types[t].items(), key=lambda x: order.get(x[0], 9))
+                                   if st != REACHED)
+                name = t
+                out.append(_m("row", have=have(t), n=evaluated, title=title, name=name, detail=detail))
+        if self.failed:
+            out.append(_m("failed", n=self.errors))
+            for ident, line in self.failed[:MAX_FAILED]:
+                out.append(f"  {ident}: {line}")
+            if self.errors > MAX_FAILED:
+                out.append(_m("failed-more", n=self.errors - MAX_FAILED, output=self.output or "the output"))
         out.extend(self.warnings[:MAX_WARNINGS])
         if len(self.warnings) > MAX_WARNINGS:
-            out.append(f"warning: … and {len(self.warnings) - MAX_WARNINGS} more repeated case ids")
+            out.append(_m("warnings-more", n=len(self.warnings) - MAX_WARNINGS))
         return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cases": self.cases, "errors": self.errors, "skipped": self.skipped, "seconds": round(self.seconds, 3),
+                "types": {t: dict(sorted(v.items())) for t, v in sorted(self.types.items())},
+                "failed": [{"id": i, "error": line} for i, line in self.failed], "warnings": self.warnings}
 
 
 # ---- input ------------------------------------------------------------------------------------
@@ -205,10 +268,11 @@ Record = tuple[str | tuple[str, int, int], list[str] | None]
 
 
 def _init_worker(rules: str | None, kb: str | None, engine: str, fault: str, spool: str, timeout: float,
-                 as_of: str | None = None) -> None:
+                 record: str = "full", as_of: str | None = None) -> None:
     from ..rulebase import keep_resident, load_rulebase
 
     _W["rb"] = keep_resident(load_rulebase(rules, kb), engine)
+    _W["record"] = record
     _W["engine"] = engine
     _W["as_of"] = as_of
     _W["fault"] = fault
@@ -226,12 +290,12 @@ def _on_alarm(signum: int, frame: Any) -> None:
 
 
 def _worker_main(conn: Any, rules: str | None, kb: str | None, engine: str, fault: str, spool: str,
-                 timeout: float, as_of: str | None = None) -> None:
+                 timeout: float, record: str = "full", as_of: str | None = None) -> None:
     """A worker: load the rule base, say "ready", then evaluate each task it is sent, one
     message a case (so that the parent knows, if this process dies, which case it was on)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
-        _init_worker(rules, kb, engine, fault, spool, timeout, as_of)
+        _init_worker(rules, kb, engine, fault, spool, timeout, record, as_of)
     except BaseException as exc:  # noqa: B036 - reported to the parent, which stops the batch
         try:
             conn.send(("init-error", f"{type(exc).__name__}: {exc}"[:2000]))
@@ -301,7 +365,40 @@ def _evaluate_one(item: Item) -> tuple[Record, str | None]:
 
 
 def _summary_keys(doc: dict[str, Any]) -> list[str]:
-    return [f"{c['type']}: {c['status']}" for c in doc.get("conclusions", []) if isinstance(c, dict)]
+    """The (type, status) pairs a case reached, each once: what the summary counts."""
+    keys: set[str] = set()
+    for c in doc.get("conclusions", []):
+        if isinstance(c, dict) and c.get("kind", "conclusion") in REPORTED_KINDS and "type" in c and "status" in c:
+            keys.add(f"{c['type']}: {c['status']}")
+            if c["status"] in ("holds", "undetermined"):
+                keys.add(f"{c['type']}: {REACHED}")
+    return sorted(keys)
+
+
+def compact_record(result: Any, kb: Any) -> dict[str, Any]:
+    """A compact record of one case: each reportable conclusion's type, attributes and status,
+    the amounts (tenge) and deadlines (dates) among them, and the rule base it was made with —
+    enough for summaries, and to explain the record later by running that case again (its
+    ``line`` and ``input_sha256`` say which input it was)."""
+    conclusions, amounts, deadlines = [], [], []
+    for c in result.conclusions:
+        if c.kind not in REPORTED_KINDS or c.status == "does_not_hold":
+            continue
+        conclusions.append({"type": c.type, "status": str(c.status), "attributes": c.attributes})
+        t = kb.types.get(c.type)
+        for name, v in c.attributes.items():
+            a = t.attributes.get(name) if t is not None else None
+            if a is None or v is None:
+                continue
+            if a.type == "tenge":
+                amounts.append({"type": c.type, "status": str(c.status), "name": name, "tenge": v})
+            elif a.type == "date":
+                deadlines.append({"type": c.type, "status": str(c.status), "name": name, "date": v})
+    from ..reasoning.result import SCHEMA_VERSION
+
+    return {"record": "compact", "schema_version": SCHEMA_VERSION, "engine": result.engine,
+            "rulebase": {"fingerprint": result.rulebase.fingerprint, "encoded_up_to": result.rulebase.encoded_up_to},
+            "conclusions": conclusions, "amounts": amounts, "deadlines": deadlines}
 
 
 def _stamp(doc: dict[str, Any], item: Item) -> dict[str, Any]:
@@ -360,7 +457,7 @@ def _record(item: Item) -> tuple[str, list[str] | None, str | None]:
 
             scenario = assessed_as_of(scenario, _dt.date.fromisoformat(_W["as_of"]))
         result = evaluate_case(rb, scenario, _W["engine"])
-        doc = result.to_json()
+        doc = compact_record(result, rb.kb) if _W.get("record") == "compact" else result.to_json()
         doc["id"] = scenario.id
         _stamp(doc, item)
         return json.dumps(doc, ensure_ascii=False, sort_keys=True), _summary_keys(doc), ident
@@ -608,7 +705,7 @@ class _Pool:
 # ---- driver --------------------------------------------------------------------------------------
 
 
-def _previous(paths: list[Path]) -> dict[tuple[str, int, str], tuple[Record, str | None]]:
+def _previous(paths: list[Path], record: str = "full") -> dict[tuple[str, int, str], tuple[Record, str | None]]:
     """The result records of earlier runs, by input key (file, line, hash of the input): where
     each is (the file, its offset and length: copied, not held in memory) and its case id.
     Error records are left out (evaluated again); a line that is not a record is ignored."""
@@ -635,7 +732,7 @@ def _previous(paths: list[Path]) -> dict[tuple[str, int, str], tuple[Record, str
                     rec = json.loads(raw)
                 except (ValueError, RecursionError):
                     continue
-                if not isinstance(rec, dict) or "error" in rec:
+                if not isinstance(rec, dict) or "error" in rec or rec.get("record", "full") != record:
                     continue
                 line, digest, name = rec.get("line"), rec.get("input_sha256"), rec.get("file", "")
                 if not isinstance(line, int) or not isinstance(digest, str) or not isinstance(name, str):
@@ -679,6 +776,8 @@ def run_batch(
     resume: bool = False,
     timeout: float = CASE_TIMEOUT,
     progress: Callable[[int], None] | None = None,
+    record: str = "full",
+    summary_only: bool = False,
     as_of: _dt.date | None = None,
 ) -> BatchSummary:
     """Evaluate every case of ``input_path`` into ``output`` (JSON Lines, input order).
@@ -687,7 +786,13 @@ def run_batch(
     records are kept in ``OUTPUT.partial`` for ``resume``), :class:`OutputError` when the
     output cannot be written or is the input, :class:`InputError` when the input cannot be
     read. ``as_of`` is the date of assessment of every case that gives none (the CLI passes
-    today); None leaves such cases without one."""
+    today); None leaves such cases without one.
+
+    ``record`` is "full" (the result's lossless JSON, which ``why --result`` reads) or
+    "compact" (:func:`compact_record`); with ``summary_only`` no record is written at all and
+    ``output`` is not touched (only the summary is returned)."""
+    if record not in RECORDS:
+        raise ValueError(f"record must be one of {RECORDS}")
     started = time.perf_counter()
     input_path, output = Path(input_path), Path(output)
     if str(output) == "":
@@ -696,8 +801,8 @@ def run_batch(
     partial = Path(f"{output}.partial")
     parent = _spool_parent(output)
     clean_stale(parent, output.name)
-    previous = _previous([output, partial]) if resume else {}
-    summary = BatchSummary()
+    previous = _previous([output, partial], record) if resume and not summary_only else {}
+    summary = BatchSummary(output=str(output))
     records: list[Record | None] = []
     first_use: dict[str, str] = {}
 
@@ -723,8 +828,8 @@ def run_batch(
     read = 0
     try:
         try:
-            pool = _Pool(n_workers, (rules, kb, engine, fault, spool_dir, timeout, as_of.isoformat() if as_of else None),
-                         timeout, note)
+            pool = _Pool(n_workers, (rules, kb, engine, fault, spool_dir, timeout, record,
+                                     as_of.isoformat() if as_of else None), timeout, note)
             batch: list[Item] = []
             for item in read_inputs(input_path):
                 read += 1
@@ -763,21 +868,42 @@ def run_batch(
             summary.cases += 1
             if rec[1] is None:
                 summary.errors += 1
+                if len(summary.failed) < MAX_FAILED:
+                    summary.failed.append(_failure(rec))
             else:
                 summary.conclusions.update(rec[1])
-        # records are copied from the spool files one at a time: the output is never held whole
-        # in memory (a result is tens of kilobytes; a batch may have hundreds of thousands)
-        write_atomic(output, _output_chunks(records))
-        try:
-            partial.unlink()
-        except OSError:
-            pass
+        if not summary_only:
+            # records are copied from the spool files one at a time: the output is never held whole
+            # in memory (a result is tens of kilobytes; a batch may have hundreds of thousands)
+            write_atomic(output, _output_chunks(records))
+            try:
+                partial.unlink()
+            except OSError:
+                pass
     finally:
         import shutil
 
         shutil.rmtree(spool_dir, ignore_errors=True)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _failure(rec: Record) -> tuple[str, str]:
+    """(case id or input place, first line of the error) of an error record."""
+    (where, _keys) = rec
+    try:
+        if isinstance(where, str):
+            text = where
+        else:
+            path, offset, length = where
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                text = fh.read(length).decode("utf-8")
+        doc = json.loads(text)
+        message = str(doc.get("error", {}).get("message", ""))
+        return str(doc.get("id", "?")), (message.splitlines() or [""])[0]
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - the record was written by us
+        return "?", "the error record could not be read back"
 
 
 def _interrupted(output: Path, partial: Path, records: list[Record | None], read: int) -> str:

@@ -5,6 +5,17 @@ A session starts from a partial case (or from a skeleton: an author, a work, a u
 use) and works on the three-valued result: every unknown attribute that some undetermined
 conclusion depends on is a candidate question; the one that the most undetermined
 conclusions depend on is asked next (ties: vocabulary order). Answers may be "unknown".
+
+``kb/interview.yaml`` says which questions come first (the side, the dates, who is who) and
+which answers settle others (``purpose: commercial`` makes the use commercial: not asked).
+From a skeleton the interview first asks the names of the work, the user, the author and the
+use, so that the report speaks of "the photos", not of "the work work"; unnamed ones get a
+name from what is known of them (the work's kind, the user's kind).
+
+:class:`Interview` is the interaction loop, independent of the terminal: it reads answers
+through a function and says its lines through another, so the CLI, a test or another front
+end drive it alike. It ends on "done" / "." (the answer so far), "q", end of input or an
+interrupt (what was answered is kept, saved with ``save`` and the analysis so far shown).
 """
 
 from __future__ import annotations
@@ -24,8 +35,57 @@ from ..rulebase import RuleBase, evaluate_case, load_case
 from ..reasoning.result import Result
 from ..language.scenario import Fact, Scenario
 from ..language.values import json_value, parse_text_value
+from ..views.text import value_labels
 
-__all__ = ["Question", "Consultation", "SKELETON", "load_answers"]
+__all__ = ["Question", "Consultation", "SKELETON", "load_answers", "Interview", "InterviewEnd", "MSG", "NAME"]
+
+NAME = "name"  # the pseudo-attribute of the "who is who" questions (the entity's key)
+
+# the interface strings of the interview (message id -> language -> text)
+MSG: dict[str, dict[str, str]] = {
+    "question": {"en": "Question {n} ({id}; settles {k} open point{s}):",
+                 "ru": "Вопрос {n} ({id}; решает открытых пунктов: {k}):"},
+    "name-question": {"en": "Question {n} ({id}; who is who):", "ru": "Вопрос {n} ({id}; кто есть кто):"},
+    "decides": {"en": "asked because it decides: {list}", "ru": "задан, потому что решает: {list}"},
+    "decides-more": {"en": "… and {n} more: type ? to see all", "ru": "… и еще {n}: введите ?, чтобы увидеть все"},
+    "why-head": {"en": "Why this question: it decides", "ru": "Почему этот вопрос: он решает"},
+    "help": {"en": "Help: {text}", "ru": "Пояснение: {text}"},
+    "hint": {"en": "answer ({kind}; unknown, back, ? why, done, q)",
+             "ru": "ответ ({kind}; unknown, back, ? почему, done, q)"},
+    "kind-bool": {"en": "yes/no", "ru": "да/нет"},
+    "kind-list": {"en": "numbers or values, comma-separated", "ru": "номера или значения через запятую"},
+    "kind-enum": {"en": "a number or a value", "ru": "номер или значение"},
+    "kind-name": {"en": "a short name, Enter to skip", "ru": "краткое имя, Enter — пропустить"},
+    "withdrawn": {"en": "(last answer withdrawn)", "ru": "(последний ответ отменен)"},
+    "nothing-back": {"en": "(nothing to revise)", "ru": "(нечего отменять)"},
+    "implied": {"en": "(so {id} = {value}: not asked)", "ru": "(значит, {id} = {value}: не спрашивается)"},
+    "now": {"en": "now: {h} holding, {u} undetermined", "ru": "сейчас: следует {h}, не определено {u}"},
+    "complete": {"en": "Consultation complete after {n} question{s}.",
+                 "ru": "Консультация завершена после вопросов: {n}."},
+    "done": {"en": "Ended early after {n} question{s}: the answer so far.",
+             "ru": "Завершено досрочно после вопросов: {n}; ответ на данный момент."},
+    "stopped": {"en": "Stopped after {n} question{s} ({why}); what was answered is kept: the analysis so far.",
+                "ru": "Остановлено после вопросов: {n} ({why}); ответы сохранены; анализ на данный момент."},
+    "why-eof": {"en": "end of input", "ru": "конец ввода"},
+    "why-interrupt": {"en": "interrupted", "ru": "прервано"},
+    "why-quit": {"en": "q", "ru": "q"},
+    "name-prompt-work": {"en": "What do you call the work, in a word or two (e.g. the photos, the song)?",
+                         "ru": "Как назвать произведение, одним-двумя словами (например, фотографии, песня)?"},
+    "name-prompt-party": {"en": "What do you call the one who used the work (e.g. the seller, the website)?",
+                          "ru": "Как назвать того, кто использовал произведение (например, продавец, сайт)?"},
+    "name-prompt-person": {"en": "What do you call the author (e.g. the photographer)?",
+                           "ru": "Как назвать автора (например, фотограф)?"},
+    "name-prompt-use": {"en": "What do you call the use (e.g. the listing, the broadcast)?",
+                        "ru": "Как назвать использование (например, объявление, трансляция)?"},
+    "name-taken": {"en": "'{name}' is already the name of another {type}", "ru": "'{name}' уже занято"},
+    "name-bad": {"en": "a name is one line of up to 60 characters, without ':' or '.' or ','",
+                 "ru": "имя — одна строка до 60 знаков, без ':', '.' и ','"},
+}
+
+
+def _m(key: str, lang: str, **kw: Any) -> str:
+    texts = MSG[key]
+    return (texts.get(lang) or texts["en"]).format(**kw)
 
 SKELETON: dict[str, Any] = {
     "id": "consultation",
@@ -49,6 +109,7 @@ class Question:
     choices: tuple[tuple[str, dict[str, str]], ...]
     why: tuple[str, ...]  # the conclusions it can settle, with their articles
     settles: int
+    reasons: tuple[str, ...] = ()  # the same, each with its value and every article (shown by "?")
 
     @property
     def id(self) -> str:
@@ -56,6 +117,63 @@ class Question:
 
     def prompt(self, lang: str = "en") -> str:
         return self.text.get(lang) or self.text.get("en") or f"{self.fact}: {self.attribute}?"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What kb/interview.yaml says: the questions asked first, and the answers that imply others."""
+
+    first: tuple[tuple[str, str], ...] = ()  # (entity type, attribute)
+    implies: tuple[tuple[tuple[tuple[str, str, Any], ...], tuple[tuple[str, str, Any], ...]], ...] = ()
+
+
+def _load_plan(rb: RuleBase) -> _Plan:
+    """kb/interview.yaml, checked against the vocabulary (a problem in it is a located error)."""
+    path = Path(rb.kb_dir) / "interview.yaml"
+    if not path.is_file():
+        return _Plan()
+    diags = Diagnostics()
+    shown = f"{Path(rb.kb_dir).name}/interview.yaml"
+    data = load_file(path, diags, shown)
+    diags.raise_if_errors()
+    types = rb.kb.types
+
+    def attr(ref: Any, loc: Location) -> tuple[str, str] | None:
+        t, _, a = str(ref).partition(".")
+        if t not in types or a not in types[t].attributes:
+            diags.error(loc, "bad-interview", f"'{ref}' is not type.attribute of the vocabulary", "interview")
+            return None
+        return t, a
+
+    first: list[tuple[str, str]] = []
+    implies: list[Any] = []
+    if not isinstance(data, LDict):
+        diags.error(Location(shown, 1, 1), "bad-interview", "the interview plan must be a mapping", "interview")
+        diags.raise_if_errors()
+        return _Plan()
+    for ref in data.get("first") or []:
+        got = attr(ref, loc_of(ref, data.val_loc("first")))
+        if got:
+            first.append(got)
+    for rule in data.get("implies") or []:
+        if not isinstance(rule, LDict) or not isinstance(rule.get("when"), LDict) or not isinstance(rule.get("then"), LDict):
+            diags.error(loc_of(rule, data.val_loc("implies")), "bad-interview", "an implication reads "
+                        "{when: {type.attribute: value}, then: {type.attribute: value}}", "interview")
+            continue
+        sides = []
+        for key in ("when", "then"):
+            side = []
+            for ref, value in rule[key].items():
+                got = attr(ref, rule[key].key_loc(ref))
+                if got:
+                    side.append((got[0], got[1], value))
+            sides.append(tuple(side))
+        if {t for t, _, _ in sides[0] + sides[1]} and len({t for t, _, _ in sides[0] + sides[1]}) != 1:
+            diags.error(rule.loc, "bad-interview", "an implication speaks of one entity type", "interview")
+            continue
+        implies.append((sides[0], sides[1]))
+    diags.raise_if_errors()
+    return _Plan(tuple(first), tuple(implies))
 
 
 @dataclass
@@ -69,6 +187,10 @@ class Consultation:
     history: list[tuple[str, str, Any, bool, Any]] = field(default_factory=list)  # fid, attr, value, had, old
     skipped: set[tuple[str, str]] = field(default_factory=set)  # answered "unknown"
     _result: Result | None = None
+    naming: bool = False  # started from the skeleton: ask who is who (the names) first
+    names: dict[str, str] = field(default_factory=dict)  # fact id -> the name given
+    implied: list[int] = field(default_factory=list)  # positions in history set by an implication
+    _plan: _Plan | None = None
 
     @classmethod
     def start(cls, rb: RuleBase, case: Any = None, *, engine: str = "python", lang: str = "en",
@@ -77,7 +199,13 @@ class Consultation:
         if perspective and isinstance(data, dict):
             data = dict(data, perspective=perspective)
         scenario = load_case(rb, data)
-        return cls(rb, scenario, engine, lang)
+        return cls(rb, scenario, engine, lang, naming=case is None)
+
+    @property
+    def plan(self) -> _Plan:
+        if self._plan is None:
+            self._plan = _load_plan(self.rb)
+        return self._plan
 
     # ---- state -------------------------------------------------------------------------------
     def result(self) -> Result:
@@ -86,6 +214,9 @@ class Consultation:
         return self._result
 
     def candidates(self) -> list[Question]:
+        """The open questions, in the order they are asked: who is who (the names, from a
+        skeleton), then the plan's first questions while open (the side, the dates, the
+        user's kind), then the most decisive."""
         r = self.result()
         counts: dict[tuple[str, str], list[str]] = {}
         for c in r.conclusions:
@@ -95,12 +226,20 @@ class Consultation:
                 key = (d.fact, d.attribute)
                 counts.setdefault(key, []).append(c.fid)
         order = self._vocab_order()
+        first = {key: i for i, key in enumerate(self.plan.first)}
+        types = {f.fid: f.type for f in self.scenario.facts}
+        # the case's dates and side (of the plan's first questions) are asked while open, even
+        # where no conclusion waits on them yet: they decide which law applies
+        for f in self.scenario.facts:
+            for t_name, a_name in self.plan.first:
+                if f.type == t_name == CASE_TYPE and not f.has(a_name):
+                    counts.setdefault((f.fid, a_name), [])
         out: list[Question] = []
         for (fid, attr), fids in counts.items():
             if (fid, attr) in self.skipped:
                 continue
             fact = self.scenario.fact(fid)
-            if fact is None:
+            if fact is None or fact.has(attr):
                 continue
             t = self.rb.kb.types[fact.type]
             a = t.attributes.get(attr)
@@ -109,13 +248,30 @@ class Consultation:
             concl = [c for c in r.conclusions if c.fid in set(fids)]
             why = tuple(sorted({f"{c.title.get(self.lang) or c.title.get('en')} ({', '.join(c.citations[:2])})"
                                 for c in concl}))
+            reasons = tuple(sorted({f"{c.title.get(self.lang) or c.title.get('en')}"
+                                    + "".join(f": {v}" for v in value_labels(c, self.rb.kb, self.lang)[:1])
+                                    + f" ({', '.join(c.citations)})" for c in concl}))
             choices = tuple((v, a.value_titles.get(v, {"en": v})) for v in a.values) if a.values else ()
             if a.type == "bool":
                 choices = (("yes", {"en": "yes", "ru": "да"}), ("no", {"en": "no", "ru": "нет"}))
             out.append(Question(fid, attr, a.type, a.question or {"en": f"{t.title.get('en')}: {attr}?"}, a.help,
-                                choices, why, len(set(fids))))
-        types = {f.fid: f.type for f in self.scenario.facts}
-        out.sort(key=lambda q: (-q.settles, order.get((types.get(q.fact, ""), q.attribute), 10**6), q.fact, q.attribute))
+                                choices, why, len(set(fids)), reasons))
+        out.sort(key=lambda q: (first.get((types.get(q.fact, ""), q.attribute), len(first)), -q.settles,
+                                order.get((types.get(q.fact, ""), q.attribute), 10**6), q.fact, q.attribute))
+        return self._name_questions() + out
+
+    def _name_questions(self) -> list[Question]:
+        if not self.naming:
+            return []
+        out = []
+        for f in sorted(self.scenario.facts, key=lambda f: ("work", "party", "person", "use").index(f.type)
+                        if f.type in ("work", "party", "person", "use") else 9):
+            if f.type == CASE_TYPE or f.fid in self.names or (f.fid, NAME) in self.skipped:
+                continue
+            prompt = MSG.get(f"name-prompt-{f.type}")
+            if prompt is None:
+                continue
+            out.append(Question(f.fid, NAME, "name", dict(prompt), {}, (), (), 0))
         return out
 
     def _vocab_order(self) -> dict[tuple[str, str], int]:
@@ -137,7 +293,8 @@ class Consultation:
 
     # ---- answers -------------------------------------------------------------------------------
     def parse(self, q: Question, text: Any) -> Any:
-        """The typed value of an answer (None for "unknown"); raises InputError if invalid."""
+        """The typed value of an answer (None for "unknown"); raises InputError if invalid.
+        Choices may be given by their numbers, for a list question too ("1, 11")."""
         if text is None:
             return None
         if isinstance(text, (list, tuple)):  # a list answer from an answers file
@@ -145,46 +302,152 @@ class Consultation:
         elif not isinstance(text, str):
             text = str(json_value(text)) if not isinstance(text, bool) else ("yes" if text else "no")
         raw = text.strip()
-        if raw.lower() in ("unknown", "?", "don't know", "не знаю", ""):
+        if raw.lower() in ("unknown", "don't know", "не знаю", ""):
             return None
-
+        if q.type == "name":
+            if len(raw) > 60 or any(ch in raw for ch in ":.,\n") or not raw.isprintable():
+                raise InputError([Diagnostic(Location(q.id), "bad-answer", _m("name-bad", self.lang), q.id)])
+            ftype = q.fact.split(":", 1)[0]
+            taken = {v for k, v in self.names.items() if k != q.fact and k.startswith(ftype + ":")}
+            taken |= {f.get("key") for f in self.scenario.facts if f.type == ftype and f.fid != q.fact
+                      and f.fid not in self.names}
+            if raw in taken:
+                raise InputError([Diagnostic(Location(q.id), "bad-answer",
+                                             _m("name-taken", self.lang, name=raw, type=ftype), q.id)])
+            return raw
+        values = [v for v, _ in q.choices]
+        if q.type == "list":  # choice numbers, as for an enumeration
+            parts = [x.strip() for x in raw.replace(";", ",").split(",") if x.strip()]
+            raw = ", ".join(values[int(x) - 1] if x.isascii() and x.isdigit() and 1 <= int(x) <= len(values) else x
+                            for x in parts)
         try:
-            return parse_text_value(q.type, raw, [v for v, _ in q.choices])
+            return parse_text_value(q.type, raw, values)
         except ValueError as exc:
             msg, hint = exc.args
             raise InputError([Diagnostic(Location(q.id), "bad-answer", msg, q.id, hint)]) from None
 
-    def answer(self, value: Any, question: Question | None = None) -> None:
+    def answer(self, value: Any, question: Question | None = None) -> list[tuple[str, str, Any]]:
+        """Record an answer; returns what it implies (fact, attribute, value), set as well."""
         q = question or self.next_question()
         if q is None:
             raise InputError([Diagnostic(Location("-"), "no-question", "no question is open", "-")])
         typed = self.parse(q, value)
+        if q.attribute == NAME and q.type == "name":
+            self.history.append((q.fact, NAME, typed, q.fact in self.names, self.names.get(q.fact)))
+            if typed is None:
+                self.skipped.add((q.fact, NAME))
+            else:
+                self.names[q.fact] = typed
+            return []
         fact = self.scenario.fact(q.fact)
         assert fact is not None
         had = fact.has(q.attribute)
         self.history.append((q.fact, q.attribute, typed, had, fact.get(q.attribute)))
         if typed is None:
             self.skipped.add((q.fact, q.attribute))
-        else:
-            self.scenario = apply_changes(self.scenario, [(q.fact, q.attribute, typed)])
+            self._result = None
+            return []
+        self.scenario = apply_changes(self.scenario, [(q.fact, q.attribute, typed)])
+        implied = self._implications(q.fact)
+        for fid, attr, v in implied:
+            f = self.scenario.fact(fid)
+            assert f is not None
+            self.history.append((fid, attr, v, f.has(attr), f.get(attr)))
+            self.implied.append(len(self.history) - 1)
+            self.scenario = apply_changes(self.scenario, [(fid, attr, v)])
         self._result = None
+        return implied
+
+    def _implications(self, fid: str) -> list[tuple[str, str, Any]]:
+        fact = self.scenario.fact(fid)
+        if fact is None:
+            return []
+        out = []
+        for when, then in self.plan.implies:
+            if all(t == fact.type and fact.get(a) == v for t, a, v in when):
+                for t, a, v in then:
+                    if t == fact.type and not fact.has(a) and (fid, a) not in self.skipped:
+                        out.append((fid, a, v))
+        return out
 
     def back(self) -> bool:
-        """Revise the last answer: undo it; its question is asked again."""
+        """Revise the last answer: undo it (and what it implied); its question is asked again."""
         if not self.history:
             return False
-        fid, attr, value, had, old = self.history.pop()
-        self.skipped.discard((fid, attr))
-        self.scenario = apply_changes(self.scenario, [(fid, attr, old if had else None)])
+        while True:
+            i = len(self.history) - 1
+            fid, attr, value, had, old = self.history.pop()
+            implied = i in self.implied
+            if implied:
+                self.implied.remove(i)
+            if attr == NAME:
+                self.skipped.discard((fid, NAME))
+                if had:
+                    self.names[fid] = old
+                else:
+                    self.names.pop(fid, None)
+            else:
+                self.skipped.discard((fid, attr))
+                self.scenario = apply_changes(self.scenario, [(fid, attr, old if had else None)])
+            if not implied or not self.history:
+                break
         self._result = None
         return True
+
+    # ---- names ---------------------------------------------------------------------------------
+    def default_name(self, fact: Fact) -> str:
+        """A readable name for an entity the interview did not name: from its kind where known."""
+        if fact.type == "work" and isinstance(fact.get("kind"), str):
+            return "the " + str(fact.get("kind")).replace("_", " ")
+        if fact.type == "party":
+            return {"legal_entity": "the company", "entrepreneur": "the entrepreneur"}.get(str(fact.get("kind")),
+                                                                                          "the user")
+        return {"person": "the author", "use": "the use", "work": "the work"}.get(fact.type, str(fact.get("key")))
+
+    def named_scenario(self) -> Scenario:
+        """The case with the names given (or readable defaults) as the entities' keys, every
+        reference following; unchanged for a case that did not start from the skeleton."""
+        if not self.naming:
+            return self.scenario
+        kb = self.rb.kb
+        new_key: dict[str, str] = {}
+        used: dict[str, set[str]] = {}
+        for f in self.scenario.facts:
+            if f.type == CASE_TYPE:
+                continue
+            name = self.names.get(f.fid) or self.default_name(f)
+            taken = used.setdefault(f.type, set())
+            base, k = name, 2
+            while name in taken:
+                name, k = f"{base} {k}", k + 1
+            taken.add(name)
+            new_key[f.fid] = name
+        facts = []
+        for f in self.scenario.facts:
+            attrs = dict(f.attrs)
+            if f.fid in new_key:
+                attrs["key"] = new_key[f.fid]
+            t = kb.types.get(f.type)
+            for a_name, v in list(attrs.items()):
+                a = t.attributes.get(a_name) if t else None
+                if a is not None and a.type == "ref" and a.to and f"{a.to}:{v}" in new_key:
+                    attrs[a_name] = new_key[f"{a.to}:{v}"]
+            fid = f"{f.type}:{attrs['key']}"
+            facts.append(Fact(fid, f.type, tuple(sorted(attrs.items()))))
+        return replace(self.scenario, facts=sorted(facts, key=lambda f: f.fid))
+
+    def final_result(self) -> Result:
+        """The analysis of the case as named (what the report and the saved case show)."""
+        if not self.naming:
+            return self.result()
+        return evaluate_case(self.rb, self.named_scenario(), self.engine)
 
     # ---- output ------------------------------------------------------------------------------------
     def case_data(self) -> dict[str, Any]:
         facts: list[dict[str, Any]] = []
         dates: dict[str, Any] = {}
         perspective = None
-        for f in self.scenario.facts:
+        for f in self.named_scenario().facts:
             attrs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in f.attrs}
             if f.type == CASE_TYPE:
                 perspective = attrs.pop("perspective", None)
@@ -238,4 +501,145 @@ def load_answers(path: Path, shown: str | None = None) -> dict[str, Any]:
     return out
 
 
-_ = (replace, Fact)
+# ---- the interaction loop --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InterviewEnd:
+    """How an interview ended: ``complete`` (no question left), ``done`` (the reader ended
+    it early), ``quit`` (q), ``eof`` (end of input) or ``interrupt`` (Ctrl-C); ``asked``
+    questions were put."""
+
+    reason: str
+    asked: int
+
+    @property
+    def message_key(self) -> str:
+        return {"complete": "complete", "done": "done"}.get(self.reason, "stopped")
+
+
+DONE_WORDS = ("done", ".", "готово")
+QUIT_WORDS = ("q", "quit", "exit", "выход")
+WHY_WORDS = ("?", "why", "почему")
+BACK_WORDS = ("back", "назад")
+
+
+class Interview:
+    """The loop of ``kzcopyright consult``: ask, check, record, show the effect; end on
+    ``done``/``.``, ``q``, end of input (EOFError from ``read``) or an interrupt
+    (KeyboardInterrupt). ``read(prompt)`` returns the typed line; ``say(line)`` shows a line;
+    ``replay`` (an answers file) answers instead of ``read``, and a question it does not name
+    is answered "unknown". The session keeps every answer given before the end, whatever it
+    was; :meth:`finish` shows the analysis (through ``say``) and returns it."""
+
+    def __init__(self, session: Consultation, read: Any, say: Any, lang: str = "en",
+                 replay: dict[str, Any] | None = None, width: int = 80):
+        self.session = session
+        self.read = read
+        self.say = say
+        self.lang = lang
+        self.replay = replay
+        self.width = width
+        self.asked = 0  # questions put
+        self.answered = 0  # questions answered (an interrupted question does not count)
+
+    def _wrap(self, text: str, indent: str = "  ", more: str = "      ") -> None:
+        import textwrap
+
+        for line in textwrap.wrap(text, self.width, initial_indent=indent, subsequent_indent=more,
+                                  break_on_hyphens=False) or [indent]:
+            self.say(line)
+
+    def _show(self, q: Question) -> None:
+        lang = self.lang
+        self.say("")
+        if q.type == "name":
+            self.say(_m("name-question", lang, n=self.asked, id=q.id))
+        else:
+            self.say(_m("question", lang, n=self.asked, id=q.id, k=q.settles, s="s" if q.settles != 1 else ""))
+        self._wrap(q.prompt(lang))
+        if q.why:
+            shown = "; ".join(q.why[:3])
+            if len(q.why) > 3:
+                shown += " " + _m("decides-more", lang, n=len(q.why) - 3)
+            self._wrap(_m("decides", lang, list=shown))
+        if q.choices and q.type != "bool":
+            for i, (v, titles) in enumerate(q.choices, 1):
+                self.say(f"    {i}. {v} — {titles.get(lang) or titles.get('en') or v}")
+
+    def _why(self, q: Question) -> None:
+        self._wrap(_m("why-head", self.lang) + ":")
+        for w in q.reasons or q.why:
+            self._wrap(f"- {w}", "    ", "      ")
+        help_text = q.help.get(self.lang) or q.help.get("en") if q.help else ""
+        if help_text:
+            self._wrap(_m("help", self.lang, text=help_text))
+
+    def _hint(self, q: Question) -> str:
+        kind = {"bool": "kind-bool", "list": "kind-list", "enum": "kind-enum", "name": "kind-name"}.get(q.type)
+        return _m("hint", self.lang, kind=_m(kind, self.lang) if kind else q.type)
+
+    def run(self) -> InterviewEnd:
+        """Ask until the interview ends; the answers stay in the session however it ends."""
+        try:
+            return self._loop()
+        except EOFError:
+            return InterviewEnd("eof", self.answered)
+        except KeyboardInterrupt:
+            return InterviewEnd("interrupt", self.answered)
+
+    def _loop(self) -> InterviewEnd:
+        s, lang = self.session, self.lang
+        while True:
+            q = s.next_question()
+            if q is None:
+                return InterviewEnd("complete", self.answered)
+            self.asked += 1
+            self._show(q)
+            while True:
+                if self.replay is not None:
+                    raw: Any = self.replay.get(q.id, "unknown")
+                    self.say(f"  > {', '.join(map(str, raw)) if isinstance(raw, list) else raw}")
+                else:
+                    raw = self.read(f"  {self._hint(q)}")
+                word = str(raw).strip().lower() if isinstance(raw, str) else ""
+                if word in DONE_WORDS:
+                    return InterviewEnd("done", self.answered)
+                if word in QUIT_WORDS:
+                    return InterviewEnd("quit", self.answered)
+                if word in WHY_WORDS:
+                    self._why(q)
+                    continue
+                if word in BACK_WORDS:
+                    if s.back():
+                        self.asked = max(0, self.asked - 2)
+                        self.answered = max(0, self.answered - 1)
+                        self.say("  " + _m("withdrawn", lang))
+                    else:
+                        self.say("  " + _m("nothing-back", lang))
+                    break
+                try:
+                    implied = s.answer(raw, q)
+                except InputError as exc:
+                    d = exc.diagnostics[0]
+                    self.say("  " + d.message + (f" ({d.hint})" if d.hint else ""))
+                    if self.replay is not None:
+                        s.answer("unknown", q)
+                        self.answered += 1
+                        break
+                    continue
+                self.answered += 1
+                for fid, attr, v in implied:
+                    self.say("  " + _m("implied", lang, id=f"{fid}.{attr}", value=v))
+                break
+            if q.type != "name":
+                r = s.result()
+                self.say("  " + _m("now", lang, h=len(r.by_status("holds")), u=len(r.by_status("undetermined"))))
+
+    def end_message(self, end: InterviewEnd) -> str:
+        n = end.asked
+        why = {"eof": "why-eof", "interrupt": "why-interrupt", "quit": "why-quit"}.get(end.reason, "why-quit")
+        return _m(end.message_key, self.lang, n=n, s="s" if n != 1 else "", why=_m(why, self.lang))
+
+
+_ = Fact

@@ -60,6 +60,12 @@ def lint(rules: str | Path | None = None, kb: str | Path | None = None, *, today
                              f"on {art.last_checked or 'no date'}, more than 12 months before {day}", art.ref,
                              severity="warning")
                   for art in sorted(stale_articles(rb, day), key=lambda a: a.ref))
+    # the summary catalogue (kb/summary.yaml): every reportable type given a topic and words
+    from ..views.catalogue import check_catalogue
+
+    found = check_catalogue(rb.kb)
+    errors += tuple(d for d in found if d.severity == "error")
+    stale += tuple(d for d in found if d.severity != "error")
     counts = {"rules": len({r.id for r in rb.rules}), "versions": len(rb.rules), "branches": len(rb.program.branches),
               "articles": len(rb.kb.articles), "types": len(rb.kb.types), "parameters": len(rb.kb.parameters)}
     return LintReport(errors, tuple(rb.warnings) + stale, counts)

@@ -51,10 +51,11 @@ def rule_lines(rb: RuleBase, rule_id: str, cov: Coverage | None = None, lang: st
             part = art.parts.get(bits[2]) if art and len(bits) > 2 else None
             out.append(f"  cites: {c} — {_t(art.title, lang) if art else '?'}")
             text = (part.text if part else (art.text if art else {})) or {}
-            if text.get("ru"):
-                out.append(f"    ru: {text['ru'][:400]}")
-            if text.get("en"):
-                out.append(f"    en: {text['en'][:400]}")
+            more = f" … (the whole text: kzcopyright kb article {'/'.join(bits[:2])})"
+            for tl in ("ru", "en"):
+                if text.get(tl):
+                    body = text[tl]
+                    out.append(f"    {tl}: {body[:400]}" + (more if len(body) > 400 else ""))
         if r.excerpt:
             out.append(f"  encodes: «{_t(r.excerpt, lang)}»")
         if r.assumption:
@@ -75,7 +76,9 @@ def rule_lines(rb: RuleBase, rule_id: str, cov: Coverage | None = None, lang: st
     out.append(f"  exceptions to it: {', '.join(defeated_by) or '-'}")
     if cov is not None:
         cases = cov.rules.get(rule_id, [])
-        out.append(f"  cases: {len(cases)}" + (": " + ", ".join(cases[:12]) + (" …" if len(cases) > 12 else "")
+        out.append(f"  cases: {len(cases)}" + (": " + ", ".join(cases[:12])
+                                               + (f" … and {len(cases) - 12} more (rules coverage --format json lists "
+                                                  "them all)" if len(cases) > 12 else "")
                                                if cases else " — never exercised"))
     return out
 
