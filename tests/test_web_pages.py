@@ -5,6 +5,7 @@ graph, the downloads, languages, and broken links."""
 from __future__ import annotations
 
 import html
+import importlib.util
 import json
 import re
 
@@ -103,7 +104,13 @@ def test_the_interview_reaches_the_clis_answer(client):
     for c in want["conclusions"]:
         if c["kind"] != "intermediate":
             assert c["title"]["en"] in shown
-    assert 'data-summary="pending"' in page.text  # the place for issue 14's summary
+    # the answer first: the summary the text report and the memo open with, linked to its entries
+    assert 'data-summary="ready"' in page.text
+    cli_summary = client.post("/v1/analyze", json={"example": "marketplace-photos"}).json()["summary"]
+    for sec in cli_summary["sections"]:
+        assert sec["title"] in shown
+        for item in sec["items"]:
+            assert item["line"] in shown, item["line"]
     assert page.text.count('class="why-link"') >= 30
     # the case built by the answers downloads as YAML and uploads again to the same answer
     case_yaml = client.get(f"/case.yaml?s={s}")
@@ -196,6 +203,12 @@ def test_answer_page_why_what_if_why_not_graph_memo(client):
     memo = client.get(f"/memo?s={s}")
     assert memo.status_code == 200 and "attachment" in memo.headers["content-disposition"]
     assert EXAMPLE["title"] in memo.text
+    pdf = client.get(f"/memo.pdf?s={s}")
+    if importlib.util.find_spec("weasyprint") is None:
+        assert pdf.status_code == 501 and "pdf" in pdf.text.lower()
+    else:
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+        assert pdf.headers["content-type"] == "application/pdf" and "attachment" in pdf.headers["content-disposition"]
     ru = client.get(f"/answer?s={s}&lang=ru")
     assert 'lang="ru"' in ru.text and "Гражданско-правовые средства защиты" in ru.text
 

@@ -562,6 +562,19 @@ async def example(request: Request, name: str) -> Response:
 # ---- the answer -------------------------------------------------------------------------------------------
 
 
+def _summary_view(result: Result, kb: Any, lang: str) -> dict[str, Any]:
+    """The summary of the answer (views.summary, as the text report and the memo give it):
+    each topic with its statements, each statement linked to the entries it stands for."""
+    from ..views.summary import item_text, question_text, summarize
+
+    s = summarize(result, kb, lang)
+    sections = [{"title": sec.title, "numbered": sec.numbered, "note": sec.note,
+                 "items": [{"text": item_text(s, it, result, kb, with_refs=False), "status": it.status,
+                            "refs": list(it.refs)} for it in sec.items]} for sec in s.sections]
+    return {"sections": sections, "questions": [question_text(s, q) for q in s.questions],
+            "more": s.more_questions}
+
+
 @router.get("/answer", response_class=HTMLResponse)
 async def answer(request: Request) -> Response:
     """The answer page: the summary's place, conclusions by topic, amounts and deadlines, what is open, what-if,
@@ -595,7 +608,9 @@ async def answer(request: Request) -> Response:
     amounts, deadlines = _amounts_deadlines(result, kb, lang)
     session = await _thread(_session, svc, state, scenario, lang)
     remaining = len(session.candidates())
+    summary = _summary_view(result, kb, lang)
     return render(request, "answer.html", lang=lang, result=result, groups=groups, dnh=dnh, open_points=open_points,
+                  summary=summary,
                   amounts=amounts, deadlines=deadlines, facts=_fact_rows(result, kb, lang), s=token,
                   targets=_all_targets(result, kb, lang), remaining=remaining, asked=len(state.history),
                   counts={s: len(result.by_status(s)) for s in ("holds", "undetermined", "defeated")},
@@ -749,6 +764,16 @@ async def memo(request: Request) -> Response:
     body = await _thread(svc.memo, scenario, page_lang(request))
     return Response(body, media_type="text/html; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{_filename(scenario.id, "-memo.html")}"'})
+
+
+@router.get("/memo.pdf")
+async def memo_pdf(request: Request) -> Response:
+    """The memo as a PDF, as a download (``analyze --format pdf``)."""
+    svc = _svc(request)
+    state, scenario = await _thread(_state, svc, request.query_params.get("s"))
+    body = await _thread(svc.memo_pdf, scenario, page_lang(request))
+    return Response(body, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(scenario.id, "-memo.pdf")}"'})
 
 
 def case_yaml(case: dict[str, Any]) -> str:

@@ -450,6 +450,13 @@ class Service:
         html: str = self.run("memo", self._portable(scenario), self.engine_for(engine), lang)
         return html
 
+    def memo_pdf(self, scenario: Scenario, lang: str, engine: str | None = None) -> bytes:
+        """The memo of a case as a PDF, made by a worker; 501 where WeasyPrint is missing."""
+        data = self.run("memo_pdf", self._portable(scenario), self.engine_for(engine), lang)
+        if isinstance(data, str):
+            raise ApiError(501, "pdf-unavailable", data)
+        return bytes(data)
+
     def render(self, dot: str, fmt: str = "svg") -> bytes | None:
         """DOT text drawn by Graphviz in a worker (None without Graphviz)."""
         data: bytes | None = self.run("render", dot, fmt)

@@ -90,8 +90,19 @@ def _job_why_not(rb: Any, scenario: Any, tname: str, attrs: dict[str, str], max_
 def _job_memo(rb: Any, scenario: Any, engine: str, lang: str) -> str:
     from ..views.memo import memo_html
 
-    html: str = memo_html(_evaluate(rb, scenario, engine), rb.kb, lang)
+    html: str = memo_html(_evaluate(rb, scenario, engine), rb.kb, lang, description=scenario.description)
     return html
+
+
+def _job_memo_pdf(rb: Any, scenario: Any, engine: str, lang: str) -> bytes | str:
+    """The memo as a PDF (as ``analyze --format pdf``), or the reason it cannot be made here."""
+    from ..views.memo import PdfUnavailable, memo_html, memo_pdf
+
+    page = memo_html(_evaluate(rb, scenario, engine), rb.kb, lang, description=scenario.description, images="png")
+    try:
+        return memo_pdf(page)
+    except PdfUnavailable as exc:
+        return str(exc)
 
 
 def _job_render(rb: Any, dot: str, fmt: str) -> bytes | None:
@@ -109,7 +120,8 @@ def _job_ping(rb: Any) -> str:
     return fingerprint
 
 
-JOBS: dict[str, Callable[..., Any]] = {"analyze": _job_analyze, "result": _job_result, "why_not": _job_why_not, "memo": _job_memo, "render": _job_render,
+JOBS: dict[str, Callable[..., Any]] = {"analyze": _job_analyze, "result": _job_result, "why_not": _job_why_not, "memo": _job_memo,
+        "memo_pdf": _job_memo_pdf, "render": _job_render,
         "ping": _job_ping}
 
 
