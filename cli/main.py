@@ -591,11 +591,19 @@ class _Counter:
               "interruption) for input lines that did not change.")
 @click.option("--timeout", type=click.FloatRange(0.1, 3600), default=30.0, show_default=True,
               help="Seconds one case may take in its worker.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Where the cases run: a pool of local processes, or a Dask cluster (pip install 'kzcopyright[dask]').")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="With --executor dask: the scheduler's address (tcp://host:8786); default: a local cluster of "
+                   "--workers processes.")
+@click.option("--partition", type=click.IntRange(1, 100_000), default=None,
+              help="Cases a task (default: up to 8 locally; 200 on Dask).")
 @_engine_opt
 @_as_of_opt
 @click.pass_obj
 def batch(project: Project, input_path: Path, output: Path | None, record: str, summary_only: bool,
-          workers: int | None, resume: bool, timeout: float, engine: str | None) -> None:
+          workers: int | None, resume: bool, timeout: float, executor: str, scheduler: str | None,
+          partition: int | None, engine: str | None) -> None:
     """Evaluate many cases: INPUT is a JSON Lines file (or a pipe) or a directory of case files.
 
     The summary says, for each conclusion type, how many cases reached it and with which
@@ -607,6 +615,8 @@ def batch(project: Project, input_path: Path, output: Path | None, record: str, 
         raise click.UsageError("give -o OUTPUT (or --summary-only)")
     if summary_only and resume:
         raise click.UsageError("--resume reads the records of an earlier run: it cannot go with --summary-only")
+    if scheduler and executor != "dask":
+        raise click.UsageError("--scheduler goes with --executor dask")
     rb = project.rulebase  # check the rule base once, before starting workers
     name = _engine(engine)
     counter = _Counter() if sys.stderr.isatty() else None
@@ -615,7 +625,8 @@ def batch(project: Project, input_path: Path, output: Path | None, record: str, 
         summary = run_batch(input_path, target, rules=str(project.rules) if project.rules else None,
                             kb=str(project.kb) if project.kb else None, engine=name, workers=workers,
                             resume=resume, timeout=timeout, progress=counter, record=record,
-                            summary_only=summary_only, as_of=project.assessment_day)
+                            summary_only=summary_only, as_of=project.assessment_day, executor=executor,
+                            scheduler=scheduler, partition=partition or (200 if executor == "dask" else 0))
     finally:
         if counter is not None:
             counter.close()

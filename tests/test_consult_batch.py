@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -400,3 +401,28 @@ def test_batch_summary_only(tmp_path):
     assert doc["failed"][0]["id"].endswith("c.yaml")
     res = CliRunner().invoke(cli, BASE + ["batch", str(d), "--workers", "1"])
     assert res.exit_code == 2 and "--summary-only" in res.output
+
+
+@pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="the dask extra is not installed")
+def test_dask_executor_gives_the_local_pools_bytes(tmp_path):
+    """batch --executor dask on a local cluster of 2 workers: byte-identical output to the local
+    pool, good and broken lines alike, with full records (issue 17)."""
+    from distributed import LocalCluster
+
+    inp = tmp_path / "in.jsonl"
+    _write_jsonl(inp, 30, broken_every=20)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1") as cluster:
+        for record in ("full",):
+            local, dask = tmp_path / f"local-{record}.jsonl", tmp_path / f"dask-{record}.jsonl"
+            args = ["batch", str(inp), "--record", record, "--engine", "python", "--as-of", "2021-08-01"]
+            r1 = CliRunner().invoke(cli, BASE + args + ["-o", str(local), "--workers", "2"])
+            r2 = CliRunner().invoke(cli, BASE + args + ["-o", str(dask), "--executor", "dask", "--scheduler",
+                                                         cluster.scheduler_address, "--partition", "7"])
+            assert r1.exit_code == r2.exit_code == 1, (r1.output, r2.output)  # some lines are broken
+            assert local.read_bytes() == dask.read_bytes()
+            assert len(dask.read_text().splitlines()) == 30
+            summary = [line for line in r2.output.splitlines() if "cases" in line and "s)" not in line]
+            assert summary == [line for line in r1.output.splitlines() if "cases" in line and "s)" not in line]
+    res = CliRunner().invoke(cli, BASE + ["batch", str(inp), "-o", str(tmp_path / "x.jsonl"), "--scheduler", "tcp://x:1"])
+    assert res.exit_code == 2 and "--executor dask" in res.output

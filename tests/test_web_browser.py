@@ -132,6 +132,8 @@ def test_interview_to_the_seeds_answer_then_why_and_what_if(server, browser):
         el.clear()
         el.send_keys(key)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # the first question's page must be there before the loop reads it (the form page has no question form)
+    _wait(browser, EC.presence_of_element_located((By.ID, "question-form")))
     answers = _answers()
     asked = []
     read = ("const f = document.getElementById('question-form');"

@@ -779,6 +779,9 @@ def run_batch(
     record: str = "full",
     summary_only: bool = False,
     as_of: _dt.date | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    partition: int = 0,
 ) -> BatchSummary:
     """Evaluate every case of ``input_path`` into ``output`` (JSON Lines, input order).
 
@@ -790,9 +793,15 @@ def run_batch(
 
     ``record`` is "full" (the result's lossless JSON, which ``why --result`` reads) or
     "compact" (:func:`compact_record`); with ``summary_only`` no record is written at all and
-    ``output`` is not touched (only the summary is returned)."""
+    ``output`` is not touched (only the summary is returned).
+
+    ``executor`` "dask" runs the cases on a Dask cluster (``scheduler``'s address, or a local
+    cluster of ``workers`` processes) in partitions of ``partition`` cases: the same records,
+    the same output bytes (:mod:`.dask_batch`)."""
     if record not in RECORDS:
         raise ValueError(f"record must be one of {RECORDS}")
+    if executor not in ("local", "dask"):
+        raise ValueError("executor must be 'local' or 'dask'")
     started = time.perf_counter()
     input_path, output = Path(input_path), Path(output)
     if str(output) == "":
@@ -824,12 +833,18 @@ def run_batch(
         spool_dir = tempfile.mkdtemp(prefix=f".{output.name}.spool-{os.getpid()}-", dir=parent)
     except OSError as exc:
         raise OutputError(str(output), f"cannot make a spool folder in {parent}: {exc.strerror or exc}") from None
-    pool: _Pool | None = None
+    pool: Any = None
     read = 0
     try:
         try:
-            pool = _Pool(n_workers, (rules, kb, engine, fault, spool_dir, timeout, record,
-                                     as_of.isoformat() if as_of else None), timeout, note)
+            if executor == "dask":
+                from .dask_batch import DaskPool
+
+                pool = DaskPool(scheduler, n_workers, (rules, kb, engine, record, as_of.isoformat() if as_of else None),
+                                spool_dir, note)
+            else:
+                pool = _Pool(n_workers, (rules, kb, engine, fault, spool_dir, timeout, record,
+                                         as_of.isoformat() if as_of else None), timeout, note)
             batch: list[Item] = []
             for item in read_inputs(input_path):
                 read += 1
@@ -842,7 +857,7 @@ def run_batch(
                     note(item, kept[0], kept[1])
                     continue
                 batch.append(item)
-                size = max(1, min(CHUNK, read // (n_workers * 4)))
+                size = partition or max(1, min(CHUNK, read // (n_workers * 4)))
                 if len(batch) >= size:
                     pool.submit(batch)
                     batch = []

@@ -1,0 +1,64 @@
+"""Batch throughput: the local pool against a local Dask cluster, 1 and 2 workers.
+
+    python benchmarks/dask_batch.py [N]
+
+The bundled example with its damage varied, N cases (default 1,000), ``--record compact``, the
+python engine; prints cases per second for each executor and whether the four outputs are
+byte-identical. Needs the ``dask`` extra.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from distributed import LocalCluster
+
+from kzcopyright.engine.workflows.batch import run_batch
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "kb" / "examples" / "marketplace-photos.yaml"
+
+
+def _cases(n: int, path: Path) -> None:
+    base = json.loads(json.dumps(yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")), default=str))
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(n):
+            case = json.loads(json.dumps(base))
+            case["id"] = f"c{i}"
+            for fact in case["facts"]:
+                if "use" in fact:
+                    fact["use"]["damage_tenge"] = 1000 * i
+            f.write(json.dumps(case, ensure_ascii=False) + "\n")
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    folder = Path(tempfile.mkdtemp())
+    cases = folder / "in.jsonl"
+    _cases(n, cases)
+    seconds: dict[str, float] = {}
+    for w in (1, 2):
+        t = time.perf_counter()
+        run_batch(cases, folder / f"local{w}.jsonl", engine="python", workers=w, record="compact")
+        seconds[f"local {w}"] = time.perf_counter() - t
+    for w in (1, 2):
+        with LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None,
+                          host="127.0.0.1") as cluster:
+            t = time.perf_counter()
+            run_batch(cases, folder / f"dask{w}.jsonl", engine="python", workers=w, record="compact",
+                      executor="dask", scheduler=cluster.scheduler_address, partition=50)
+            seconds[f"dask {w}"] = time.perf_counter() - t
+    first = (folder / "local1.jsonl").read_bytes()
+    same = all((folder / name).read_bytes() == first for name in ("local2.jsonl", "dask1.jsonl", "dask2.jsonl"))
+    for name, s in seconds.items():
+        print(f"{name:8} {n / s:7.0f} cases/s  ({s:.1f} s)")
+    print("outputs byte-identical:", same, " load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+
+
+if __name__ == "__main__":
+    main()
