@@ -18,8 +18,8 @@ from typing import Any
 
 from ..errors import Diagnostic, InputError, Location
 from ..language.kb import CASE_TYPE
-from .provenance import (REPORTED_KINDS, BranchInfo, Catalog, Derivation, Mode, Role, RuleInfo, Status, Trace, TraceFact,
-                         from_plain, to_plain)
+from .provenance import (REPORTED_KINDS, Bound, BranchInfo, CaseSearch, Catalog, Derivation, Mode, Role, RuleInfo, Status,
+                         Trace, TraceFact, from_plain, to_plain)
 
 __all__ = [
     "Result",
@@ -297,7 +297,8 @@ class Result:
             "parameters": to_plain(self.parameters),
             "derivations": to_plain(self.trace.derivations),
             "trace": {"facts": derived, "rules": to_plain(self.trace.rules),
-                      "branches": to_plain(self.trace.branches), "best": dict(self.trace.best)},
+                      "branches": to_plain(self.trace.branches), "best": dict(self.trace.best),
+                      "bounds": to_plain(self.trace.bounds), "cases": to_plain(self.trace.cases)},
         }
 
     def to_json_text(self) -> str:
@@ -323,7 +324,8 @@ class Result:
             facts.update(from_plain(dict[str, TraceFact], tr["facts"]))
             trace = Trace(dict(sorted(facts.items())), from_plain(tuple[Derivation, ...], data["derivations"]),
                           from_plain(dict[str, RuleInfo], tr["rules"]), from_plain(dict[str, BranchInfo], tr["branches"]),
-                          dict(tr["best"]))
+                          dict(tr["best"]), from_plain(tuple[Bound, ...], tr.get("bounds", [])),
+                          from_plain(CaseSearch | None, tr.get("cases")))
             return cls(
                 case_id=case["id"], case_title=case["title"], dates=dict(case["dates"]),
                 perspective=case.get("perspective"), engine=data["engine"],
@@ -435,11 +437,32 @@ class _Builder:
                 out.add((u.fact, u.attribute))
             else:
                 out |= self.depends(u.fact, stack)
+                out |= self.range_deps(u.fact, u.attribute, stack)
         for p in d.premises:
             if not self.certain(p):
                 out |= self.depends(p, stack)
         for b in d.blockers:
             out |= self.depends(b, stack)
+        return out
+
+    def range_deps(self, fid: str, attr: str, stack: frozenset[str]) -> set[tuple[str, str]]:
+        """The input attributes a derived range (``fid.attr``) was computed from: what would
+        narrow it."""
+        key = f"{fid}.{attr}"
+        if key in stack:
+            return set()
+        out: set[tuple[str, str]] = set()
+        for d in self.live_by.get(fid, []):
+            for src in d.sources:
+                if src.conclusion != fid or src.attribute != attr:
+                    continue
+                for u in src.inputs:
+                    f = self.facts.get(u.fact)
+                    if f is not None and f.role == Role.INPUT:
+                        out.add((u.fact, u.attribute))
+                    else:
+                        out |= self.range_deps(u.fact, u.attribute, stack | {key})
+                        out |= self.depends(u.fact, stack | {key})
         return out
 
     def question(self, fid: str, attr: str) -> dict[str, str]:
