@@ -489,8 +489,8 @@ class DurableBackend:
                     name = type(exc2).__name__
             raise EvaluationError(f"durable_rules rejected a fact of type {d.get('t')}: {name}: {exc}") from exc
 
-    def evaluate(self, scenario: Scenario) -> EvalContext:
-        ctx = EvalContext(self.program, scenario)
+    def evaluate(self, scenario: Scenario, *, bounded: bool = True) -> EvalContext:
+        ctx = EvalContext(self.program, scenario, bounded=bounded)
         self.ctx = ctx
         self.outbox = []
         self.level = 0  # the highest gate opened so far

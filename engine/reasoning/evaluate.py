@@ -37,6 +37,11 @@ L = "L"
 U = "U"
 _ORDERED = ("<", "<=", ">", ">=", "=", "!=")
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
+# (a relation a R b the constraints state, a test a op b) -> the test's value where R decides it
+_IMPLIED = {("<", "<"): True, ("<", "<="): True, ("<", ">"): False, ("<", ">="): False, ("<", "="): False,
+            ("<", "!="): True, ("<=", "<="): True, ("<=", ">"): False, (">", ">"): True, (">", ">="): True,
+            (">", "<"): False, (">", "<="): False, (">", "="): False, (">", "!="): True, (">=", ">="): True,
+            (">=", "<"): False}
 # A runaway derivation (a rule that feeds itself new values for ever) is found by the depth of
 # derivation: without one, a chain of rule applications cannot be longer than the rule base has
 # branches plus the case has facts (each step of a chain through no recursion uses another
@@ -218,14 +223,20 @@ class EvalContext:
     firing_count: int = 0
 
     bounded: bool = True  # apply the kb's constraints to the case's facts
+    # deciding by cases (cases.py) may fix whether one application of a rule branch happens:
+    # (branch uid, premise ids) -> True (its open tests pass: it applies, certainly) / False
+    forced: dict[tuple[str, tuple[str, ...]], bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from ..language.constraints import apply_constraints
+        from ..language.constraints import apply_constraints, relations_of
 
+        self.relations: dict[tuple[tuple[str, str], tuple[str, str]], str] = {}
         if self.bounded and self.program.kb.constraints:
             narrowed = apply_constraints(self.program.kb, self.scenario.facts)
             self.inputs: list[Fact] = narrowed.facts
             self.bounds = narrowed.applied
+            if not narrowed.violated:
+                self.relations = relations_of(narrowed)
         else:
             self.inputs = list(self.scenario.facts)
             self.bounds = ()
@@ -292,6 +303,8 @@ class EvalContext:
             return None
         for t in pat.tests:
             r = test_holds(t, fact, env, self.const_of(branch, t) if t.kind == "param" else None)
+            if r is None and t.kind == "var" and self.relations:
+                r = self._by_relation(branch, t, fact, env)
             if r is False:
                 return None
             if r is None:
@@ -333,6 +346,16 @@ class EvalContext:
     def _var_origin(branch: Branch, var: str, env: dict[str, Any]) -> tuple[str, str] | None:
         origin: dict[str, tuple[str, str]] = env.get("$origin", {})
         return origin.get(var)
+
+    def _by_relation(self, branch: Branch, t: CTest, fact: Fact, env: dict[str, Any]) -> bool | None:
+        """A comparison of two of the case's attributes that a constraint relates (the
+        publication during the author's lifetime is before the death): decided by the relation
+        even where neither value is known."""
+        src = self._var_origin(branch, t.value, env)
+        if src is None:
+            return None
+        rel = self.relations.get(((fact.fid, t.attr), src))
+        return None if rel is None else _IMPLIED.get((rel, t.op))
 
     def _note_undecided(self, branch: Branch, t: CTest, fact: Fact, env: dict[str, Any],
                         out: list[tuple[str, str, str, Any]]) -> None:
@@ -410,6 +433,15 @@ class EvalContext:
     # ---- firing --------------------------------------------------------------------------
     def fire(self, branch: Branch, mode: str, premises: Sequence[Fact]) -> list[tuple[Fact, str]]:
         """Apply ``branch`` in ``mode`` to matched ``premises``; return new (fact, mode) pairs."""
+        force = self.forced.get((branch.uid, tuple(f.fid for f in premises))) if self.forced else None
+        if force is False:
+            return []  # this case is one where the application's open tests fail
+        if force is True and mode == U and all(f.fid in self.store.certain for f in premises):
+            # a case where its open tests pass: it applies certainly (then, as always, possibly)
+            return self._fire(branch, L, premises, True) + self._fire(branch, U, premises, False)
+        return self._fire(branch, mode, premises, force is True and mode == L)
+
+    def _fire(self, branch: Branch, mode: str, premises: Sequence[Fact], lenient: bool) -> list[tuple[Fact, str]]:
         key = (branch.uid, mode, tuple(f.fid for f in premises))
         if key in self.store.firings:
             return []
@@ -428,7 +460,10 @@ class EvalContext:
                                           "<" if bound is branch.rule.valid_from else "<=", bound))
         env: dict[str, Any] | None = {}
         for pat, fact in zip(branch.positives, premises):
-            env = self.match(branch, pat, fact, env or {}, mode, assumptions, undecided if mode == U else None)
+            if lenient:  # the tests left open pass in this case; the stated values still decide
+                env = self.match(branch, pat, fact, env or {}, U, [], None)
+            else:
+                env = self.match(branch, pat, fact, env or {}, mode, assumptions, undecided if mode == U else None)
             if env is None:
                 return []
         assert env is not None

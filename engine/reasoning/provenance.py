@@ -169,7 +169,7 @@ class Bound:
 @dataclass(frozen=True)
 class CaseLeaf:
     """One case of a case split: the values given to the case's unknowns (``values``: fact,
-    attribute and a JSON value or range), evaluated on its own."""
+    attribute and a JSON value or range), evaluated on its own. Case 0 is the plain evaluation."""
 
     id: int
     values: tuple[tuple[str, str, Any], ...]
@@ -179,17 +179,18 @@ class CaseLeaf:
 class CaseSearch:
     """Deciding by cases: the bounded search over the unknowns of the undetermined conclusions.
 
-    ``evaluations`` counts the cases evaluated (the plain evaluation not included), ``leaves``
-    the cases that ended a branch of the search, ``targets`` the undetermined conclusions it
-    worked on and ``decided`` those it decided; ``stopped`` is ``""`` (complete),
-    ``"evaluations"`` or ``"time"`` (a bound was hit: what was still open stays undetermined)."""
+    ``evaluations`` counts the cases evaluated (the plain evaluation not included; each is one
+    of ``cases``), ``targets`` the undetermined conclusions it worked on and ``decided`` those
+    it decided; ``infeasible`` the cases skipped because they contradict a constraint;
+    ``stopped`` is ``""`` (complete), ``"evaluations"`` or ``"time"`` (a bound was hit: what was
+    still open stays undetermined)."""
 
     evaluations: int
     targets: int
     decided: int
     max_evaluations: int
     stopped: str
-    leaves: tuple[CaseLeaf, ...] = ()
+    cases: tuple[CaseLeaf, ...] = ()
     infeasible: int = 0
 
 

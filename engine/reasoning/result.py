@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import Diagnostic, InputError, Location
 from ..language.kb import CASE_TYPE
 from .provenance import (REPORTED_KINDS, Bound, BranchInfo, CaseSearch, Catalog, Derivation, Mode, Role, RuleInfo, Status,
-                         Trace, TraceFact, from_plain, to_plain)
+                         Trace, TraceFact, Unknown, from_plain, to_plain)
 
 __all__ = [
     "Result",
@@ -27,6 +27,10 @@ __all__ = [
     "Dependency",
     "DefeatRef",
     "OpenPoint",
+    "ByCases",
+    "CaseStatus",
+    "OpenQuestion",
+    "rebuild_with_cases",
     "ReportableType",
     "Conflict",
     "AssumptionNote",
@@ -85,12 +89,52 @@ class DefeatRef:
 
 @dataclass(frozen=True)
 class OpenPoint:
-    """An unknown attribute and the conclusion types whose status hangs on it."""
+    """An unknown attribute and the conclusion types whose status hangs on it.
+
+    ``decides`` names the undetermined conclusions that depend on it (their ids), ``order`` is
+    the attribute's place in the vocabulary (ties in the ranking of questions), ``askable``
+    whether the vocabulary gives it a question (or it is one of the case's dates)."""
 
     fact: str
     attribute: str
     question: dict[str, str]
     affects: tuple[str, ...]
+    decides: tuple[str, ...] = ()
+    order: int = 0
+    askable: bool = True
+
+
+@dataclass(frozen=True)
+class CaseStatus:
+    """A conclusion's status in one case of a case split (``leaf``: the case's id in
+    ``trace.cases.leaves``)."""
+
+    leaf: int
+    status: Status
+
+
+@dataclass(frozen=True)
+class ByCases:
+    """How deciding by cases settled (or did not settle) an undetermined conclusion: the
+    unknowns split while it was open (``over``), the rules split on whether they apply
+    (``rules``: an application whose own tests a range leaves open, such as an exception), its
+    status in each case that ended a branch of the search, and whether every case was explored
+    (``complete``: no bound cut it short)."""
+
+    over: tuple[Unknown, ...]
+    cases: tuple[CaseStatus, ...]
+    complete: bool
+    rules: tuple[str, ...] = ()  # rules split on whether they apply (their own tests undecided)
+
+
+@dataclass(frozen=True)
+class OpenQuestion:
+    """A question the case leaves open, ranked: the open point, the undetermined conclusions
+    it decides (shown ones, or all with ``everything``), and how many."""
+
+    point: OpenPoint
+    conclusions: tuple[str, ...]
+    settles: int
 
 
 @dataclass(frozen=True)
@@ -172,6 +216,8 @@ class Conclusion:
     depends_on: list[Dependency] = field(default_factory=list)
     defeated_by: list[DefeatRef] = field(default_factory=list)
     derivations: list[str] = field(default_factory=list)
+    by_cases: ByCases | None = None
+    relevant: bool = True
 
     @property
     def fid(self) -> str:
@@ -527,27 +573,8 @@ class _Builder:
                 ds = [d for d in self.live_by.get(fid, []) if status == Status.UNDETERMINED or d.mode == Mode.CERTAIN]
                 c = self.conclusion(fact, status, ds)
             conclusions.append(c)
-        order = {s: i for i, s in enumerate(STATUSES)}
-        kind_order = {k: i for i, k in enumerate(REPORTED_KINDS + ("intermediate",))}
-
-        def attr_key(c: Conclusion) -> tuple[tuple[int, str], ...]:
-            # attributes in the vocabulary's declared order: parts 1, 2, 3; steps by their order
-            out = []
-            for name in kb.types[c.type].attributes:
-                v = c.attributes.get(name)
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    out.append((1, f"{v:030.6f}"))
-                else:
-                    out.append((0, "") if v is None else (1, json.dumps(v, ensure_ascii=False)))
-            return tuple(out)
-
-        conclusions.sort(key=lambda c: (kind_order.get(c.kind, 9), order[c.status], c.type, attr_key(c), c.id))
+        self.sort(conclusions)
         present = {c.type for c in conclusions if c.status in (Status.HOLDS, Status.UNDETERMINED)}
-        points: dict[tuple[str, str], tuple[dict[str, str], set[str]]] = {}
-        for c in conclusions:
-            if c.status == Status.UNDETERMINED:
-                for dep in c.depends_on:
-                    points.setdefault((dep.fact, dep.attribute), (dep.question, set()))[1].add(c.type)
         used_rules = {d.rule for d in trace.derivations}
         params: dict[tuple[str, str], ParameterUse] = {}
         for d in trace.derivations:
@@ -562,10 +589,56 @@ class _Builder:
             engine=engine, rulebase=RulebaseInfo(fingerprint, up_to, kb.name),
             disclaimer=f"Not legal advice; law as encoded up to {up_to}.",
             conclusions=conclusions, does_not_hold=self.does_not_hold(present), conflicts=self.conflicts(conclusions),
-            undetermined=[OpenPoint(f, a, q, tuple(sorted(types))) for (f, a), (q, types) in sorted(points.items())],
+            undetermined=self.open_points(conclusions),
             assumptions=assumptions, versions=self.versions(case["case_fact"], used_rules),
             parameters=[params[k] for k in sorted(params)], trace=trace,
         )
+
+    def sort(self, conclusions: list[Conclusion]) -> None:
+        """In report order: by kind, status, type, then attributes in the vocabulary's order."""
+        kb = self.kb
+        order = {s: i for i, s in enumerate(STATUSES)}
+        kind_order = {k: i for i, k in enumerate(REPORTED_KINDS + ("intermediate",))}
+
+        def attr_key(c: Conclusion) -> tuple[tuple[int, str], ...]:
+            # attributes in the vocabulary's declared order: parts 1, 2, 3; steps by their order
+            out = []
+            for name in kb.types[c.type].attributes:
+                v = c.attributes.get(name)
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    out.append((1, f"{v:030.6f}"))
+                else:
+                    out.append((0, "") if v is None else (1, json.dumps(v, ensure_ascii=False, sort_keys=True)))
+            return tuple(out)
+
+        conclusions.sort(key=lambda c: (kind_order.get(c.kind, 9), order[c.status], c.type, attr_key(c), c.id))
+
+    def open_points(self, conclusions: list[Conclusion]) -> list[OpenPoint]:
+        """Every unknown some undetermined conclusion depends on, with the conclusions it decides."""
+        points: dict[tuple[str, str], tuple[dict[str, str], set[str], list[str]]] = {}
+        for c in conclusions:
+            if c.status == Status.UNDETERMINED:
+                for dep in c.depends_on:
+                    entry = points.setdefault((dep.fact, dep.attribute), (dep.question, set(), []))
+                    entry[1].add(c.type)
+                    entry[2].append(c.id)
+        return [OpenPoint(f, a, q, tuple(sorted(types)), tuple(sorted(set(ids))), *self.place(f, a))
+                for (f, a), (q, types, ids) in sorted(points.items())]
+
+    def place(self, fid: str, attr: str) -> tuple[int, bool]:
+        """(the attribute's position in the vocabulary, whether it has a question to ask)."""
+        order: dict[tuple[str, str], int] | None = self.catalog.__dict__.get("_vocab_order")
+        if order is None:
+            order = {}
+            for t in self.kb.types.values():
+                for a in t.attributes:
+                    order[(t.name, a)] = len(order)
+            object.__setattr__(self.catalog, "_vocab_order", order)
+        fact = self.facts.get(fid)
+        tname = fact.type if fact else ""
+        t = self.kb.types.get(tname)
+        a = t.attributes.get(attr) if t else None
+        return order.get((tname, attr), 10**6), bool(a is not None and (a.question or tname == CASE_TYPE))
 
     def does_not_hold(self, present: set[str]) -> list[ReportableType]:
         """The reportable types not present: the few present ones are cut out of the shared,
@@ -620,3 +693,46 @@ def build_result(trace: Trace, catalog: Catalog, *, case_id: str, case_title: st
             "perspective": case_fact.get("perspective") if case_fact else None}
     return _Builder(trace, catalog).build(case, engine, fingerprint)
 
+
+
+def rebuild_with_cases(result: Result, outcomes: dict[str, tuple[Any, ...]], search: CaseSearch,
+                       catalog: Catalog) -> Result:
+    """``result`` with the outcome of deciding by cases (:mod:`.cases`): per conclusion id,
+    (status, unknowns split, status per case, complete, unknowns that still matter, the
+    attributes' values over the cases where it holds). The trace records the search."""
+    import dataclasses
+
+    trace = dataclasses.replace(result.trace, cases=search)
+    b = _Builder(trace, catalog)
+    conclusions = []
+    for c in result.conclusions:
+        out = outcomes.get(c.id)
+        if out is None:
+            conclusions.append(c)
+            continue
+        status, over, rules, leaves, complete, decisive, merged = out
+        c = dataclasses.replace(c, by_cases=ByCases(over, tuple(CaseStatus(i, Status(st)) for i, st in leaves),
+                                                    complete, rules))
+        if status == Status.UNDETERMINED:
+            keep = {(d.fact, d.attribute) for d in c.depends_on}
+            still = [v for v in decisive if b.facts.get(v[0]) is not None and b.facts[v[0]].role == Role.INPUT]
+            if still:
+                c.depends_on = [Dependency(f, a, b.question(f, a)) for f, a in sorted(set(still) | (keep & set(still)))]
+        else:
+            c.status = status
+            c.depends_on = []
+            if status == Status.HOLDS and merged:
+                attrs = dict(c.attributes)
+                for k, v in merged.items():
+                    if k not in attrs or isinstance(attrs[k], dict):
+                        attrs[k] = v
+                c.attributes = dict(sorted(attrs.items()))
+                best = trace.derivation(trace.best[c.id]) if c.id in trace.best else None
+                fact = trace.facts.get(c.id)
+                if best is not None and fact is not None:
+                    c.explanation = b.explanation(best, dataclasses.replace(fact, attributes=c.attributes))
+        conclusions.append(c)
+    b.sort(conclusions)
+    present = {c.type for c in conclusions if c.status in (Status.HOLDS, Status.UNDETERMINED)}
+    return dataclasses.replace(result, conclusions=conclusions, trace=trace, does_not_hold=b.does_not_hold(present),
+                               conflicts=b.conflicts(conclusions), undetermined=b.open_points(conclusions))
