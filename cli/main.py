@@ -139,9 +139,11 @@ def _write(output: Path, data: str | bytes, note: str = "") -> None:
 @_lang_opt
 @_output_opt("Write the report to this file (atomically; a device or FIFO is written through).")
 @click.option("-v", "--verbose", is_flag=True, help="Also list rule versions.")
+@click.option("--all", "everything", is_flag=True,
+              help="Text: also list the undetermined points no open outcome hangs on.")
 @click.pass_obj
 def analyze(project: Project, case: Path | None, example: str | None, fmt: str, engine: str | None, lang: str,
-            output: Path | None, verbose: bool) -> None:
+            output: Path | None, verbose: bool, everything: bool) -> None:
     """Analyse CASE (a YAML or JSON case file) and report conclusions with their law."""
     from kzcopyright.engine.views.text import report_lines
 
@@ -153,7 +155,7 @@ def analyze(project: Project, case: Path | None, example: str | None, fmt: str, 
 
         text = memo_html(result, rb.kb, lang)
     else:
-        text = "\n".join(report_lines(result, rb.kb, lang, verbose)) + "\n"
+        text = "\n".join(report_lines(result, rb.kb, lang, verbose, everything)) + "\n"
     if output is not None:
         _write(output, text)
     else:

@@ -277,8 +277,8 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 
 
 def format_interval(v: dict[str, Any]) -> str:
-    """An interval's JSON form as the reports print it: "2013", "July 2016", "between … and …",
-    "from …", "up to …"."""
+    """An interval's JSON form as the reports print it: "in 2013", "in July 2016", "between …
+    and …", "2092-12-31 or later", "583,400 or less"."""
     from .values import parse_date
 
     lo, hi = parse_date(v.get("from")), parse_date(v.get("to"))
@@ -302,8 +302,13 @@ def format_interval(v: dict[str, Any]) -> str:
         left = "more than " if v.get("from_excluded") else ""
         right = ", excluded" if v.get("to_excluded") else ""
         return f"between {left}{fmt(lo)} and {fmt(hi)}{right}"
+    dated = isinstance(lo, _dt.date) or isinstance(hi, _dt.date)
     if lo is not None:
-        return ("after " if v.get("from_excluded") else "from ") + fmt(lo)
+        if v.get("from_excluded"):
+            return ("after " if dated else "more than ") + fmt(lo)
+        return fmt(lo) + (" or later" if dated else " or more")
     if hi is not None:
-        return ("before " if v.get("to_excluded") else "up to ") + fmt(hi)
+        if v.get("to_excluded"):
+            return ("before " if dated else "less than ") + fmt(hi)
+        return fmt(hi) + (" or earlier" if dated else " or less")
     return "unknown"

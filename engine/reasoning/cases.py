@@ -66,6 +66,7 @@ class _Target:
     cut_short: bool = False  # a bound left part of its cases unexplored
     attrs: dict[str, list[Any]] = field(default_factory=dict)  # values where it holds, per attribute
     holds_in: int = 0  # cases in which it was found to hold (each gives one fact's values)
+    given: set[str] = field(default_factory=set)  # conclusions it was decided with, taken as given
 
 
 class Splitter:
@@ -153,6 +154,7 @@ class _Node:
 
     def __init__(self, ctx: EvalContext):
         self.ctx = ctx
+        self.given: tuple[str, ...] = ()  # conclusions taken as given (shown to hold in every case)
         store = ctx.store
         self.live: dict[str, list[Any]] = {}
         self.points: dict[Var, list[tuple[str, Any]]] = {}
@@ -164,6 +166,7 @@ class _Node:
                 self.points.setdefault((fid, attr), []).append((op, point))
         self.inputs = {f.fid: f for f in ctx.inputs}
         self._deps: dict[str, set[Var]] = {}
+        self._support: dict[str, set[str]] = {}
         self._by_type: dict[str, list[str]] = {}
         for fid, f in store.facts.items():
             self._by_type.setdefault(f.type, []).append(fid)
@@ -215,6 +218,23 @@ class _Node:
             for fr in self.live.get(fid, []):
                 if fr.mode != L and fid in fr.produced:
                     out.append(self.firing_deps(fr, frozenset({fid})))
+        return out
+
+    def support(self, fid: str, stack: frozenset[str] = frozenset()) -> set[str]:
+        """``fid`` and the possible facts its possible derivations rest on."""
+        if fid in self._support:
+            return self._support[fid]
+        out = {fid}
+        store = self.ctx.store
+        if fid in store.certain or fid in stack:
+            return out
+        for fr in self.live.get(fid, []):
+            if fr.mode == L:
+                continue
+            for p in list(fr.premises) + list(fr.blockers):
+                if p not in store.certain:
+                    out |= self.support(p, stack | {fid})
+        self._support[fid] = out
         return out
 
     def atoms(self, fids: list[str]) -> list[Var]:
@@ -304,9 +324,36 @@ class _Node:
                                     for pr in self.live.get(f, []) for g, b in pr.assumptions):
                     ok = False
                     break
-            if ok and all(self.can_hold(p, sp, stack | {fid}) for p in fr.premises):
+            if ok and all(self.can_hold(p, sp, stack | {fid}) for p in fr.premises) and \
+                    all(self.can_fail(b, sp, stack | {fid}) for b in fr.blockers):
                 return True
         return False
+
+    def can_fail(self, fid: str, sp: Splitter, stack: frozenset[str] = frozenset()) -> bool:
+        """Whether some case could exclude ``fid`` (a fact that might block another): each of
+        its possible derivations rests on something a split can reach (an unknown that can be
+        split, a range) or on a premise that could fail."""
+        store = self.ctx.store
+        if fid in store.certain:
+            return False
+        if fid in stack:
+            return True
+        for fr in self.live.get(fid, []):
+            if fr.mode == L or fid not in fr.produced + fr.records:
+                continue
+            reachable = False
+            for f, a in fr.assumptions:
+                if f in self.inputs:
+                    if isinstance(self.inputs[f].get(a), Interval) or _domain(self, sp, (f, a)) is not None:
+                        reachable = True
+                elif isinstance(store.facts[f].get(a) if f in store.facts else None, Interval) or \
+                        any(g in self.inputs and _domain(self, sp, (g, b)) is not None
+                            for pr in self.live.get(f, []) for g, b in pr.assumptions):
+                    reachable = True
+            if not reachable and not any(self.can_fail(p, sp, stack | {fid}) for p in fr.premises if p not in store.certain) \
+                    and not any(self.can_hold(b, sp, stack | {fid}) for b in fr.blockers):
+                return False  # this derivation stands in every case
+        return True
 
     def _leaves(self, fid: str, stack: frozenset[str], sp: Splitter, positive: bool
                 ) -> list[tuple[Var, Any, bool, bool]] | None:
@@ -481,11 +528,12 @@ class _Search:
         self.cache: dict[frozenset[tuple[str, str, str]], Any] = {frozenset(): self.root}
         self.ids: dict[frozenset[tuple[str, str, str]], int] = {frozenset(): 0}
         self.cases: list[CaseLeaf] = []
+        self.lemmas: list[Fact] = []
 
     def node(self, assignment: tuple[tuple[Var, Any], ...]) -> Any:
         """The case with these values given: a _Node, None if no world is like it (it
         contradicts a constraint), or _BUDGET when the bounds do not allow evaluating it."""
-        key = frozenset((f, a, _key(v)) for (f, a), v in assignment)
+        key = _case_key(assignment)
         if key in self.cache:
             return self.cache[key]
         if self.evaluations >= self.max_evaluations:
@@ -507,16 +555,17 @@ class _Search:
             return None
         self.evaluations += 1
         self.spent += 1
-        node = _Node(self.backend.evaluate(scenario, forced=_forced(assignment)))
+        node = _Node(self.backend.evaluate(scenario, forced=_forced(assignment), lemmas=tuple(self.lemmas)))
+        node.given = tuple(f.fid for f in self.lemmas)
         self.cache[key] = node
         self.ids[key] = len(self.cases) + 1
-        values = tuple(sorted((f, a, json_value(v.with_stated(True) if isinstance(v, Interval) else v))
-                              for (f, a), v in assignment))
+        values = tuple(sorted((_shown(self.program, f, a, v) for (f, a), v in dict(assignment).items()),
+                              key=lambda x: (x[0], x[1])))
         self.cases.append(CaseLeaf(self.ids[key], values))
         return node
 
     def case_id(self, assignment: tuple[tuple[Var, Any], ...]) -> int:
-        return self.ids.get(frozenset((f, a, _key(v)) for (f, a), v in assignment), 0)
+        return self.ids.get(_case_key(assignment), 0)
 
     def deps(self, node: _Node, t: _Target) -> tuple[str, set[Var], list[str]]:
         st, found = node.status(t)
@@ -530,13 +579,32 @@ class _Search:
         # the most promising first: those whose unknowns can all be split, then the fewest
         # unknowns; the cases they evaluate serve the others
         order = []
+        found_of = {}
+        for t in self.targets:
+            found_of[t.index] = self.root.status(t)[1]
+        supports: dict[str, int] = {}
+        for t in self.targets:
+            for fid in set().union(*(self.root.support(f) for f in found_of[t.index])) if found_of[t.index] else ():
+                supports[fid] = supports.get(fid, 0) + 1
         for t in self.targets:
             st, deps, found = self.deps(self.root, t)
             splittable = [v for v in deps if _domain(self.root, self.sp, v) is not None]
             gated = bool(found) and (all(self.root.simply_open(fid, self.sp) for fid in found)
                                      or not any(self.root.can_hold(fid, self.sp) for fid in found))
-            order.append((gated, len(splittable) < len(deps), len(splittable), t.index, t))
-        for gated, *_k, t in sorted(order, key=lambda x: x[:4]):
+            # first what most other open conclusions rest on (deciding it decides them too),
+            # then those whose every unknown can be split, the fewest first
+            leads = max((supports.get(fid, 0) for fid in found), default=0)
+            order.append((gated, -leads, len(splittable) < len(deps), len(splittable), t.index, t))
+        stale = False
+        for gated, *_k, t in sorted(order, key=lambda x: x[:5]):
+            if stale and self.evaluations < self.max_evaluations:
+                # what has been shown to hold in every case, taken as given: the plain case
+                # again, once, decides at a stroke what rested only on it
+                self.evaluations += 1
+                self.root = _Node(self.backend.evaluate(self.scenario, lemmas=tuple(self.lemmas)))
+                self.root.given = tuple(f.fid for f in self.lemmas)
+                self.cache[frozenset()] = self.root
+                stale = False
             if gated:
                 # it hangs on its own open tests alone: the values that pass them make it hold,
                 # those that fail them exclude it, so no split can decide it; it keeps its
@@ -545,11 +613,19 @@ class _Search:
             self.spent = 0
             summary = self.explore(t, (), self.root, 0)
             t.seen.add(summary)
+            if summary == "C" and len(found_of[t.index]) == 1:
+                # it holds in every case: the cases evaluated from now on take it as given
+                fact = self.root.ctx.store.facts.get(found_of[t.index][0])
+                if fact is not None and fact not in self.lemmas:
+                    self.lemmas.append(fact)
+                    stale = True
 
     def explore(self, t: _Target, assignment: tuple[tuple[Var, Any], ...], node: _Node, depth: int) -> str:
         """``t``'s status over the cases below ``node``: "C", "I" or "U" (open, or mixed)."""
         st, deps, found = self.deps(node, t)
         cid = self.case_id(assignment)
+        if st != "P":
+            t.given |= set(node.given)
         if st == "C":
             t.holds_in += 1
             for k, v in node.ctx.store.facts[sorted(found)[0]].attrs:
@@ -559,6 +635,11 @@ class _Search:
         if st == "I":
             t.leaves.append((cid, "does_not_hold"))
             return "I"
+        if depth and (all(node.simply_open(fid, self.sp) for fid in found)
+                      or not any(node.can_hold(fid, self.sp) for fid in found)):
+            t.decisive |= deps  # here no split can decide it any more
+            t.leaves.append((cid, "undetermined"))
+            return "U"
         doms = {v: d for v in sorted(deps) if (d := _domain(node, self.sp, v)) is not None}
         if not doms and depth < MAX_DEPTH:
             done = {v for v, _ in assignment}
@@ -610,10 +691,26 @@ class _Search:
                     counts[v] += 1
 
         def uncached(v: Var) -> int:
-            return sum(1 for value in doms[v] if frozenset((f, a, _key(x)) for (f, a), x in assignment + ((v, value),))
-                       not in self.cache)
+            return sum(1 for value in doms[v] if _case_key(assignment + ((v, value),)) not in self.cache)
 
         return min(pool, key=lambda v: (uncached(v), -counts[v], len(doms[v]), v))
+
+
+def _shown(program: Program, fid: str, attr: str, value: Any) -> tuple[str, str, Any]:
+    """A value given in a case, for the trace: (fact, attribute, value); a rule's application
+    as ("", "<rule id> (<the case's facts it applies to>)", applies)."""
+    if fid:
+        return fid, attr, json_value(value.with_stated(True) if isinstance(value, Interval) else value)
+    branch, _, prem = attr.partition("|")
+    facts = sorted({p for p in prem.split(",") if ":" in p and "#" not in p})
+    return "", f"{program.branch(branch).rule.id} ({', '.join(facts)})" if facts else program.branch(branch).rule.id, \
+        bool(value)
+
+
+def _case_key(assignment: tuple[tuple[Var, Any], ...]) -> frozenset[tuple[str, str, str]]:
+    """A case is the values finally given (a range split again keeps its last part), whatever
+    the order they were given in."""
+    return frozenset((f, a, _key(v)) for (f, a), v in dict(assignment).items())
 
 
 def _key(v: Any) -> str:
@@ -647,7 +744,7 @@ def decide_by_cases(program: Program, backend: Any, scenario: Scenario, ctx: Eva
                       tuple(search.cases), search.infeasible)
     outcomes = {}
     for t in targets:
-        if not t.over:
+        if not t.over and not (t.given and t.seen in ({"C"}, {"I"})):
             continue  # never split: its plain status and dependencies stand
         if t.seen == {"C"}:
             status = Status.HOLDS
@@ -665,6 +762,7 @@ def decide_by_cases(program: Program, backend: Any, scenario: Scenario, ctx: Eva
                     if h is not None:
                         merged[k] = json_value(h)
         rules = tuple(sorted({program.branch(a.partition("|")[0]).rule.uid for f, a in t.over if not f}))
-        outcomes[t.cid] = (status, tuple(Unknown(f, a) for f, a in t.over if f), rules, tuple(t.leaves),
+        given = tuple(sorted(t.given - {t.cid}))
+        outcomes[t.cid] = (status, tuple(Unknown(f, a) for f, a in t.over if f), rules, given, tuple(t.leaves),
                            not t.cut_short, sorted(t.decisive), merged)
     return rebuild_with_cases(result, outcomes, info, catalog)

@@ -226,6 +226,8 @@ class EvalContext:
     # deciding by cases (cases.py) may fix whether one application of a rule branch happens:
     # (branch uid, premise ids) -> True (its open tests pass: it applies, certainly) / False
     forced: dict[tuple[str, tuple[str, ...]], bool] = field(default_factory=dict)
+    # conclusions deciding by cases has shown to hold in every case: certain from the start
+    lemmas: tuple[Fact, ...] = ()
 
     def __post_init__(self) -> None:
         from ..language.constraints import apply_constraints, relations_of
@@ -242,6 +244,8 @@ class EvalContext:
             self.bounds = ()
         self.case_fact = next((f for f in self.inputs if f.type == CASE_TYPE), None)
         for f in self.inputs:
+            self.store.add(f, L)
+        for f in self.lemmas:
             self.store.add(f, L)
         n_branches, n_facts = len(self.program.branches), len(self.scenario.facts)
         self.depth_limit = n_branches + n_facts + DEPTH_MARGIN

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Diagnostic, InputError, Location
+from ..language.intervals import Interval, format_interval, is_interval_json
 from ..language.kb import CASE_TYPE
 from .provenance import (REPORTED_KINDS, Bound, BranchInfo, CaseSearch, Catalog, Derivation, Mode, Role, RuleInfo, Status,
                          Trace, TraceFact, Unknown, from_plain, to_plain)
@@ -47,6 +48,7 @@ __all__ = [
 
 SCHEMA_VERSION = 2
 STATUSES = tuple(Status)
+OUTCOME_KINDS = ("liability", "remedy", "action")  # what the user acts on
 
 
 def format_value(v: Any) -> str:
@@ -63,6 +65,10 @@ def format_value(v: Any) -> str:
         return v.isoformat()
     if isinstance(v, (list, tuple)):
         return ", ".join(format_value(x) for x in v)
+    if isinstance(v, dict) and is_interval_json(v):
+        return format_interval(v)
+    if isinstance(v, Interval):
+        return format_interval(v.to_json())
     return str(v)
 
 
@@ -118,13 +124,16 @@ class ByCases:
     """How deciding by cases settled (or did not settle) an undetermined conclusion: the
     unknowns split while it was open (``over``), the rules split on whether they apply
     (``rules``: an application whose own tests a range leaves open, such as an exception), its
-    status in each case that ended a branch of the search, and whether every case was explored
-    (``complete``: no bound cut it short)."""
+    status in each case that ended a branch of the search, whether every case was explored
+    (``complete``: no bound cut it short), and the conclusions taken as given when it was
+    decided (``given``: each shown before to hold in every case, so the cases then evaluated
+    start from it)."""
 
     over: tuple[Unknown, ...]
     cases: tuple[CaseStatus, ...]
     complete: bool
     rules: tuple[str, ...] = ()  # rules split on whether they apply (their own tests undecided)
+    given: tuple[str, ...] = ()  # conclusions taken as given, having been shown to hold in every case
 
 
 @dataclass(frozen=True)
@@ -314,6 +323,44 @@ class Result:
             return True
 
         return [c for c in self.conclusions if c.type == tname and matches(c)]
+
+    # ---- what the reader sees: relevance and the questions, ranked -------------------------------
+    def open_questions(self, everything: bool = False) -> list[OpenQuestion]:
+        """The questions the case leaves open, the most decisive first: for each unknown, the
+        undetermined conclusions it decides — those the report shows (``relevant``), or all of
+        them with ``everything`` — ranked by how many (then the vocabulary's order, then the
+        fact and attribute). A question that decides nothing shown is left out. This is the one
+        ranking of questions: the report groups its open points by it and ``consult`` asks in
+        its order."""
+        shown = {c.id for c in self.conclusions if c.status == Status.UNDETERMINED and (everything or c.relevant)
+                 and c.kind in REPORTED_KINDS}
+        out = []
+        for p in self.undetermined:
+            ids = tuple(i for i in p.decides if i in shown)
+            if ids:
+                out.append(OpenQuestion(p, ids, len(ids)))
+        out.sort(key=lambda q: (-q.settles, q.point.order, q.point.fact, q.point.attribute))
+        return out
+
+    def undetermined_groups(self, everything: bool = False) -> list[tuple[OpenQuestion | None, list[Conclusion]]]:
+        """The undetermined conclusions the report shows (all with ``everything``), each under
+        the most decisive question that decides it (:meth:`open_questions`), the groups in
+        that order; conclusions no question of the case decides come last, under None."""
+        questions = self.open_questions(everything)
+        rank = {(q.point.fact, q.point.attribute): i for i, q in enumerate(questions)}
+        groups: dict[int, list[Conclusion]] = {}
+        for c in self.conclusions:
+            if c.status != Status.UNDETERMINED or c.kind not in REPORTED_KINDS or not (everything or c.relevant):
+                continue
+            ranks = [rank[(d.fact, d.attribute)] for d in c.depends_on if (d.fact, d.attribute) in rank]
+            groups.setdefault(min(ranks) if ranks else len(questions), []).append(c)
+        return [(questions[i] if i < len(questions) else None, groups[i]) for i in sorted(groups)]
+
+    def hidden_points(self) -> list[Conclusion]:
+        """The undetermined conclusions the report does not show by default: no outcome still
+        open hangs on them, or they are about someone the case does not name (``relevant``)."""
+        return [c for c in self.conclusions if c.status == Status.UNDETERMINED and c.kind in REPORTED_KINDS
+                and not c.relevant]
 
     def status_of(self, tname: str, **attrs: Any) -> str:
         """The best status of any conclusion of ``tname`` matching ``attrs``."""
@@ -574,6 +621,7 @@ class _Builder:
                 c = self.conclusion(fact, status, ds)
             conclusions.append(c)
         self.sort(conclusions)
+        self.relevance(conclusions)
         present = {c.type for c in conclusions if c.status in (Status.HOLDS, Status.UNDETERMINED)}
         used_rules = {d.rule for d in trace.derivations}
         params: dict[tuple[str, str], ParameterUse] = {}
@@ -593,6 +641,58 @@ class _Builder:
             assumptions=assumptions, versions=self.versions(case["case_fact"], used_rules),
             parameters=[params[k] for k in sorted(params)], trace=trace,
         )
+
+    def relevance(self, conclusions: list[Conclusion]) -> None:
+        """Mark which undetermined conclusions the report shows (``relevant``): an outcome the
+        user acts on (a remedy, a liability, a step) that is still open, and every conclusion
+        such an outcome hangs on (a premise, or an exception that might apply, of one of its
+        possible derivations) — provided it is about what the case contains: each reference it
+        must have names an entity of the case. The rest can no longer change what the user is
+        told; the report counts them in one line."""
+        support: set[str] = set()
+        for c in conclusions:
+            if c.status == Status.UNDETERMINED and c.kind in OUTCOME_KINDS and self.about_case(c):
+                support |= self.support(c.id)
+        for c in conclusions:
+            c.relevant = c.status != Status.UNDETERMINED or (
+                c.kind in REPORTED_KINDS and c.id in support and self.about_case(c))
+
+    def about_case(self, c: Conclusion) -> bool:
+        t = self.kb.types.get(c.type)
+        for name, a in (t.attributes.items() if t else ()):
+            if a.type != "ref":
+                continue
+            v = c.attributes.get(name)
+            if v is None:
+                if a.required:
+                    return False  # about someone the case does not name
+                continue
+            f = self.facts.get(f"{a.to}:{v}")
+            if f is None or f.role != Role.INPUT:
+                return False
+        return True
+
+    def support(self, fid: str, stack: frozenset[str] = frozenset()) -> set[str]:
+        """``fid`` and the possible facts its possible derivations rest on."""
+        cache: dict[str, set[str]] = self.__dict__.setdefault("_support", {})
+        if fid in cache:
+            return cache[fid]
+        out = {fid}
+        if fid in stack or self.certain(fid):
+            return out
+        stack = stack | {fid}
+        for d in self.live_by.get(fid, []):
+            if d.mode != Mode.POSSIBLE:
+                continue
+            for p in d.premises + d.blockers:
+                if not self.certain(p):
+                    out |= self.support(p, stack)
+            for u in d.assumptions:
+                f = self.facts.get(u.fact)
+                if f is not None and f.role != Role.INPUT:
+                    out |= self.support(u.fact, stack)
+        cache[fid] = out
+        return out
 
     def sort(self, conclusions: list[Conclusion]) -> None:
         """In report order: by kind, status, type, then attributes in the vocabulary's order."""
@@ -708,11 +808,11 @@ def rebuild_with_cases(result: Result, outcomes: dict[str, tuple[Any, ...]], sea
     for c in result.conclusions:
         out = outcomes.get(c.id)
         if out is None:
-            conclusions.append(c)
+            conclusions.append(dataclasses.replace(c))  # a copy: relevance is marked anew
             continue
-        status, over, rules, leaves, complete, decisive, merged = out
+        status, over, rules, given, leaves, complete, decisive, merged = out
         c = dataclasses.replace(c, by_cases=ByCases(over, tuple(CaseStatus(i, Status(st)) for i, st in leaves),
-                                                    complete, rules))
+                                                    complete, rules, given))
         if status == Status.UNDETERMINED:
             keep = {(d.fact, d.attribute) for d in c.depends_on}
             still = [v for v in decisive if b.facts.get(v[0]) is not None and b.facts[v[0]].role == Role.INPUT]
@@ -733,6 +833,7 @@ def rebuild_with_cases(result: Result, outcomes: dict[str, tuple[Any, ...]], sea
                     c.explanation = b.explanation(best, dataclasses.replace(fact, attributes=c.attributes))
         conclusions.append(c)
     b.sort(conclusions)
+    b.relevance(conclusions)
     present = {c.type for c in conclusions if c.status in (Status.HOLDS, Status.UNDETERMINED)}
     return dataclasses.replace(result, conclusions=conclusions, trace=trace, does_not_hold=b.does_not_hold(present),
                                conflicts=b.conflicts(conclusions), undetermined=b.open_points(conclusions))

@@ -15,7 +15,7 @@ from ..language.kb import KB
 from ..reasoning.compare import Change
 from ..reasoning.provenance import BranchAnalysis, ChangeSearch, Mode, Role, Status, TraceFact
 from ..reasoning.result import Conclusion, Result, format_value
-from .text import cite_label
+from .text import cases_line, cite_label
 
 __all__ = ["parse_spec", "select", "why_lines", "why_not_lines", "what_if_lines"]
 
@@ -85,6 +85,8 @@ def why_lines(result: Result, kb: KB, conclusion: Conclusion, lang: str = "en", 
         status = c.status if c else (Status.HOLDS if fact.mode == Mode.CERTAIN else Status.UNDETERMINED)
         title = _t(t.title, lang) if t else fact.type
         out.append(f"{indent}- {title} [{Status(status).label}] {_fact_text(fact)}")
+        if c is not None and c.by_cases is not None and fid not in seen:
+            out.append(f"{indent}    {cases_line(result, c)}")
         if fid in seen:
             out.append(f"{indent}    (explained above)")
             return

@@ -54,13 +54,50 @@ def value_labels(c: Conclusion, kb: KB, lang: str) -> list[str]:
     return out
 
 
-def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False) -> list[str]:
+def cases_line(result: Result, c: Conclusion) -> str:
+    """How deciding by cases settled ``c``, in words ("" if it was not split): "holds in every
+    case of work:program.author_alive (yes; no)"."""
+    bc = c.by_cases
+    if bc is None:
+        return ""
+    over = [f"{u.fact}.{u.attribute}" for u in bc.over] + [f"whether {r.split('@')[0]} applies" for r in bc.rules]
+    if bc.given and not over:
+        names = []
+        for gid in bc.given:
+            g = result.conclusion(gid)
+            names.append(f"{g.type}({', '.join(f'{k}={format_value(v)}' for k, v in sorted(g.attributes.items()))})"
+                         if g else gid)
+        head = {"holds": "holds", "does_not_hold": "does not hold"}.get(str(c.status), "is open")
+        return f"Decided by cases: {head} given what holds in every case: {'; '.join(names)}"
+    leaves = {leaf.id: leaf for leaf in (result.trace.cases.cases if result.trace.cases else ())}
+    shown = []
+    for cs in bc.cases[:6]:
+        leaf = leaves.get(cs.leaf)
+        vals = ", ".join(f"{a.split(' (')[0]} {'applies' if v is True else 'does not apply'}" if not f else
+                         f"{a}={format_value(v)}" for f, a, v in (leaf.values if leaf else ()))
+        shown.append(f"{vals or 'as stated'}: {cs.status.label}")
+    more = f"; … {len(bc.cases) - 6} more" if len(bc.cases) > 6 else ""
+    head = {"holds": "holds in every case", "does_not_hold": "holds in no case"}.get(
+        str(c.status), "depends on the case")
+    cut = "" if bc.complete else " (the search was cut short by its bound)"
+    return f"Decided by cases: {head} of {', '.join(over)} — {'; '.join(shown)}{more}{cut}"
+
+
+def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False, everything: bool = False
+                 ) -> list[str]:
+    """The report. Undetermined points no open outcome hangs on (``Conclusion.relevant``) are
+    counted in one line unless ``everything``; the open points are grouped by the question
+    that decides them, the most decisive first (``Result.undetermined_groups``)."""
     out: list[str] = []
     out.extend(_wrap(f"Case: {result.case_title} [{result.case_id}]", "  ", ""))
     if result.dates:
-        out.extend(_wrap("Dates: " + ", ".join(f"{k} {v}" for k, v in sorted(result.dates.items())), "  ", ""))
+        out.extend(_wrap("Dates: " + ", ".join(f"{k} {format_value(v)}" for k, v in sorted(result.dates.items())),
+                         "  ", ""))
     out.append("")
     for kind, items in result.by_kind():
+        items = [c for c in items if everything or c.relevant]
+        if not items:
+            continue
         out.append(_HEADINGS[kind])
         out.append("-" * len(_HEADINGS[kind]))
         for c in items:
@@ -80,6 +117,8 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
             if c.status == "undetermined" and c.depends_on:
                 qs = [_t(d.question, lang) or f"{d.fact}.{d.attribute}" for d in c.depends_on]
                 out.extend(_wrap("Depends on: " + " / ".join(qs), "      "))
+            if c.by_cases is not None and c.status != "undetermined":
+                out.extend(_wrap(cases_line(result, c), "      "))
             if c.defeated_by:
                 out.extend(_wrap("Defeated by: " + "; ".join(
                     f"{d.rule} ({', '.join(cite_label(kb, x, lang) for x in d.citations)})" for d in c.defeated_by),
@@ -98,12 +137,24 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
         for cf in result.conflicts:
             out.extend(_wrap(f"[{cf.status}] {' vs '.join(cf.types)}: rules {', '.join(cf.rules)}", "    ", "  "))
         out.append("")
-    if result.undetermined:
+    groups = result.undetermined_groups(everything)
+    hidden = [] if everything else result.hidden_points()
+    if groups or hidden:
         out.append("Still undetermined — what would decide it")
         out.append("-----------------------------------------")
-        for u in result.undetermined:
-            q = _t(u.question, lang) or f"{u.fact}.{u.attribute}"
-            out.extend(_wrap(f"{q} ({u.fact}.{u.attribute}; affects {', '.join(u.affects)})", "    ", "  - "))
+        for q, items in groups:
+            if q is None:
+                out.extend(_wrap("No question of the case decides: " + ", ".join(sorted({c.type for c in items})),
+                                 "    ", "  - "))
+                continue
+            u = q.point
+            text = _t(u.question, lang) or f"{u.fact}.{u.attribute}"
+            out.extend(_wrap(f"{text} ({u.fact}.{u.attribute}; decides {q.settles}: "
+                             f"{', '.join(sorted({c.type for c in items}))})", "    ", "  - "))
+        if hidden:
+            out.extend(_wrap(f"{len(hidden)} further point{'s' if len(hidden) != 1 else ''} depend"
+                             f"{'' if len(hidden) != 1 else 's'} on facts the case does not give: --all shows them",
+                             "    ", "  "))
         out.append("")
     if result.assumptions:
         out.append("Assumptions made where the law is unsettled")
