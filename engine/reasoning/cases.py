@@ -167,6 +167,8 @@ class _Node:
         self.inputs = {f.fid: f for f in ctx.inputs}
         self._deps: dict[str, set[Var]] = {}
         self._support: dict[str, set[str]] = {}
+        self._dom: dict[Var, list[Any] | None] = {}
+        self._memo: dict[tuple[str, str, bool], Any] = {}
         self._by_type: dict[str, list[str]] = {}
         for fid, f in store.facts.items():
             self._by_type.setdefault(f.type, []).append(fid)
@@ -309,6 +311,12 @@ class _Node:
             return True
         if fid in stack:
             return False
+        key = ("hold", fid, True)
+        if key not in self._memo:
+            self._memo[key] = self._can_hold(fid, sp, stack)
+        return bool(self._memo[key])
+
+    def _can_hold(self, fid: str, sp: Splitter, stack: frozenset[str]) -> bool:
         for fr in self.live.get(fid, []):
             if fr.mode == L or fid not in fr.produced + fr.records:
                 continue
@@ -338,6 +346,13 @@ class _Node:
             return False
         if fid in stack:
             return True
+        key = ("fail", fid, True)
+        if key not in self._memo:
+            self._memo[key] = self._can_fail(fid, sp, stack)
+        return bool(self._memo[key])
+
+    def _can_fail(self, fid: str, sp: Splitter, stack: frozenset[str]) -> bool:
+        store = self.ctx.store
         for fr in self.live.get(fid, []):
             if fr.mode == L or fid not in fr.produced + fr.records:
                 continue
@@ -362,6 +377,13 @@ class _Node:
         split settle it."""
         if fid in stack:
             return None
+        key = ("leaves", fid, positive)
+        if key not in self._memo:
+            self._memo[key] = self._leaves_of(fid, stack, sp, positive)
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def _leaves_of(self, fid: str, stack: frozenset[str], sp: Splitter, positive: bool
+                   ) -> list[tuple[Var, Any, bool, bool]] | None:
         store = self.ctx.store
         out: list[tuple[Var, Any, bool, bool]] = []
         for fr in self.live.get(fid, []):
@@ -410,6 +432,13 @@ def _agrees(fact: Fact, identity: dict[str, Any]) -> bool:
 
 def _domain(node: _Node, sp: Splitter, var: Var) -> list[Any] | None:
     """The values (or ranges) to give ``var`` in the sub-cases, or None if it is not split."""
+    if var in node._dom:
+        return node._dom[var]
+    out = node._dom[var] = _domain_of(node, sp, var)
+    return out
+
+
+def _domain_of(node: _Node, sp: Splitter, var: Var) -> list[Any] | None:
     fid, attr = var
     fact = node.inputs.get(fid)
     if fact is None:

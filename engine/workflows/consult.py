@@ -2,9 +2,10 @@
 conclusion, most decisive first, and ends with the full analysis.
 
 A session starts from a partial case (or from a skeleton: an author, a work, a user and a
-use) and works on the three-valued result: every unknown attribute that some undetermined
-conclusion depends on is a candidate question; the one that the most undetermined
-conclusions depend on is asked next (ties: vocabulary order). Answers may be "unknown".
+use) and works on its result: every unknown that an undetermined conclusion the report shows
+depends on is a candidate question, ranked by the result itself (``Result.open_questions``:
+the one that decides the most shown conclusions first, ties in vocabulary order), so the
+interview asks in the order the report groups its open points. Answers may be "unknown".
 """
 
 from __future__ import annotations
@@ -86,46 +87,36 @@ class Consultation:
         return self._result
 
     def candidates(self) -> list[Question]:
+        """The questions still worth asking, the most decisive first: the result's own ranking
+        (:meth:`~kzcopyright.engine.reasoning.result.Result.open_questions`, the one the report
+        groups its open points by), then the questions of the points the report only counts;
+        less those answered "unknown" and those the vocabulary gives no question for."""
         r = self.result()
-        counts: dict[tuple[str, str], list[str]] = {}
-        for c in r.conclusions:
-            if c.status != "undetermined":
-                continue
-            for d in c.depends_on:
-                key = (d.fact, d.attribute)
-                counts.setdefault(key, []).append(c.fid)
-        order = self._vocab_order()
         out: list[Question] = []
-        for (fid, attr), fids in counts.items():
-            if (fid, attr) in self.skipped:
+        # the points the report shows first, then those it only counts ("--all")
+        ranked = r.open_questions()
+        listed = {(q.point.fact, q.point.attribute) for q in ranked}
+        ranked += [q for q in r.open_questions(everything=True) if (q.point.fact, q.point.attribute) not in listed]
+        for oq in ranked:
+            p = oq.point
+            if (p.fact, p.attribute) in self.skipped or not p.askable:
                 continue
-            fact = self.scenario.fact(fid)
+            fact = self.scenario.fact(p.fact)
             if fact is None:
                 continue
             t = self.rb.kb.types[fact.type]
-            a = t.attributes.get(attr)
-            if a is None or (not a.question and fact.type != CASE_TYPE):
+            a = t.attributes.get(p.attribute)
+            if a is None:
                 continue
-            concl = [c for c in r.conclusions if c.fid in set(fids)]
+            concl = [c for c in (r.conclusion(i) for i in oq.conclusions) if c is not None]
             why = tuple(sorted({f"{c.title.get(self.lang) or c.title.get('en')} ({', '.join(c.citations[:2])})"
                                 for c in concl}))
             choices = tuple((v, a.value_titles.get(v, {"en": v})) for v in a.values) if a.values else ()
             if a.type == "bool":
                 choices = (("yes", {"en": "yes", "ru": "да"}), ("no", {"en": "no", "ru": "нет"}))
-            out.append(Question(fid, attr, a.type, a.question or {"en": f"{t.title.get('en')}: {attr}?"}, a.help,
-                                choices, why, len(set(fids))))
-        types = {f.fid: f.type for f in self.scenario.facts}
-        out.sort(key=lambda q: (-q.settles, order.get((types.get(q.fact, ""), q.attribute), 10**6), q.fact, q.attribute))
+            out.append(Question(p.fact, p.attribute, a.type, a.question or {"en": f"{t.title.get('en')}: {p.attribute}?"},
+                                a.help, choices, why, oq.settles))
         return out
-
-    def _vocab_order(self) -> dict[tuple[str, str], int]:
-        order: dict[tuple[str, str], int] = {}
-        i = 0
-        for t in self.rb.kb.types.values():
-            for a in t.attributes:
-                order[(t.name, a)] = i
-                i += 1
-        return order
 
     def next_question(self) -> Question | None:
         qs = self.candidates()
