@@ -84,7 +84,7 @@ def partial_value(vtype: str, value: Any) -> tuple[Any, str]:
     if isinstance(value, dict):
         if set(value) - {"from", "to"} or not value:
             return value, expected
-        ends = []
+        ends: list[Any] = []
         for k in ("from", "to"):
             v = value.get(k)
             if v is None:
@@ -265,8 +265,8 @@ def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default
 
         for cid, what in apply_constraints(kb, facts).violated:
             c = next(x for x in kb.constraints if x.id == cid)
-            diags.error(data.loc, "constraint-violated", f"the case contradicts what the world imposes: {c.text()} "
-                        f"({what})", sid, "check the dates (a year or a range may be what you know)")
+            diags.error(data.loc, "constraint-violated", f"the case contradicts kb/constraints.yaml ({cid}): "
+                        f"{c.text()} ({what})", sid, "check the dates; a year or a range may be all you know")
     title = data.get("title", sid)
     return Scenario(
         id=sid,

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..language.intervals import Interval, compare
-from ..language.kb import CASE_TYPE
 from ..language.program import Program
 from ..language.scenario import Fact, Scenario
 from ..language.values import NUMERIC_UNITS, json_value
@@ -45,7 +44,7 @@ MAX_EVALUATIONS = 24  # cases evaluated per analysis, besides the plain evaluati
 MAX_SECONDS = 10.0  # a safety net: the evaluation count is the bound that normally applies
 MAX_DEPTH = 8  # unknowns fixed along one branch of the search
 MAX_CHILDREN = 8  # a choice of more values (that rules tell apart), or more cut points, is not split
-MAX_PER_TARGET = 4  # new cases evaluated for one conclusion (those already evaluated are free)
+MAX_PER_TARGET = 8  # new cases evaluated for one conclusion (those already evaluated are free)
 _IDENTIFYING = ("ref", "enum", "bool")
 
 Var = tuple[str, str]  # (fact id, attribute)
@@ -97,7 +96,7 @@ class Splitter:
         """The values to try for an unknown yes/no or choice attribute, or None when it is
         not split."""
         a = self.program.attr_type(tname, attr)
-        if a is None or (tname, attr) in self.present or not a.question and tname != CASE_TYPE:
+        if a is None or (tname, attr) in self.present:
             return None
         if a.type == "bool":
             return [True, False]
@@ -128,9 +127,9 @@ class Splitter:
 
 def _lit(op: str, v: str, x: Any) -> bool:
     if op == "=":
-        return v == x
+        return bool(v == x)
     if op == "!=":
-        return v != x
+        return bool(v != x)
     if op == "in":
         return v in x
     if op == "not_in":
@@ -167,7 +166,7 @@ class _Node:
         self.inputs = {f.fid: f for f in ctx.inputs}
         self._deps: dict[str, set[Var]] = {}
         self._support: dict[str, set[str]] = {}
-        self._dom: dict[Var, list[Any] | None] = {}
+        self._dom: dict[tuple[Var, bool], list[Any] | None] = {}
         self._memo: dict[tuple[str, str, bool], Any] = {}
         self._by_type: dict[str, list[str]] = {}
         for fid, f in store.facts.items():
@@ -324,11 +323,11 @@ class _Node:
             for f, a in fr.assumptions:
                 if f in self.inputs:
                     v = self.inputs[f].get(a)
-                    if not isinstance(v, Interval) and _domain(self, sp, (f, a)) is None:
+                    if not isinstance(v, Interval) and not _reach(self, sp, (f, a)):
                         ok = False
                         break
                 elif not isinstance(self.ctx.store.facts[f].get(a) if f in self.ctx.store.facts else None, Interval) \
-                        and not any(g in self.inputs and _domain(self, sp, (g, b)) is not None
+                        and not any(g in self.inputs and _reach(self, sp, (g, b))
                                     for pr in self.live.get(f, []) for g, b in pr.assumptions):
                     ok = False
                     break
@@ -359,10 +358,10 @@ class _Node:
             reachable = False
             for f, a in fr.assumptions:
                 if f in self.inputs:
-                    if isinstance(self.inputs[f].get(a), Interval) or _domain(self, sp, (f, a)) is not None:
+                    if isinstance(self.inputs[f].get(a), Interval) or _reach(self, sp, (f, a)):
                         reachable = True
                 elif isinstance(store.facts[f].get(a) if f in store.facts else None, Interval) or \
-                        any(g in self.inputs and _domain(self, sp, (g, b)) is not None
+                        any(g in self.inputs and _reach(self, sp, (g, b))
                             for pr in self.live.get(f, []) for g, b in pr.assumptions):
                     reachable = True
             if not reachable and not any(self.can_fail(p, sp, stack | {fid}) for p in fr.premises if p not in store.certain) \
@@ -392,10 +391,10 @@ class _Node:
             for f, a in fr.assumptions:
                 test = tuple(sorted((op, _key(p)) for g, b, op, p in fr.undecided if (g, b) == (f, a))) or (fr.branch,)
                 if f in self.inputs:
-                    out.append(((f, a), test, positive, _domain(self, sp, (f, a)) is not None))
+                    out.append(((f, a), test, positive, _reach(self, sp, (f, a))))
                 elif isinstance(store.facts[f].get(a) if f in store.facts else None, Interval):
                     return None
-                elif any(g in self.inputs and _domain(self, sp, (g, b)) is not None
+                elif any(g in self.inputs and _reach(self, sp, (g, b))
                          for pr in self.live.get(f, []) for g, b in pr.assumptions):
                     return None  # a value derived from an unknown that can be split
                 else:
@@ -430,15 +429,24 @@ def _agrees(fact: Fact, identity: dict[str, Any]) -> bool:
 # ---- splitting one unknown --------------------------------------------------------------------------
 
 
-def _domain(node: _Node, sp: Splitter, var: Var) -> list[Any] | None:
-    """The values (or ranges) to give ``var`` in the sub-cases, or None if it is not split."""
-    if var in node._dom:
-        return node._dom[var]
-    out = node._dom[var] = _domain_of(node, sp, var)
+def _reach(node: _Node, sp: Splitter, var: Var) -> bool:
+    """Whether some split reaches ``var`` (by value, at a point, or at a range's bounds)."""
+    return _domain(node, sp, var) is not None or _domain(node, sp, var, True) is not None
+
+
+def _domain(node: _Node, sp: Splitter, var: Var, relational: bool = False) -> list[Any] | None:
+    """The values (or ranges) to give ``var`` in the sub-cases, or None if it is not split.
+    A date or number is cut where a comparison with a value stayed open; with ``relational``,
+    also at the bounds of a range it was compared with (tried only when nothing else is left:
+    such a cut rarely settles a comparison of two ranges, a split on the rule does)."""
+    key = (var, relational)
+    if key in node._dom:
+        return node._dom[key]
+    out = node._dom[key] = _domain_of(node, sp, var, relational)
     return out
 
 
-def _domain_of(node: _Node, sp: Splitter, var: Var) -> list[Any] | None:
+def _domain_of(node: _Node, sp: Splitter, var: Var, relational: bool) -> list[Any] | None:
     fid, attr = var
     fact = node.inputs.get(fid)
     if fact is None:
@@ -456,9 +464,9 @@ def _domain_of(node: _Node, sp: Splitter, var: Var) -> list[Any] | None:
     dom = current if isinstance(current, Interval) else Interval(stated=False)
     cuts: list[tuple[Any, bool]] = []  # (point, whether the point itself goes to the upper part)
     for op, point in node.points.get(var, []):
-        if isinstance(point, Interval):
+        if isinstance(point, Interval) and not relational:
             continue  # compared with another range: no cut settles it (split the rule instead)
-        for p in (point,):
+        for p in ((point.lo, point.hi) if isinstance(point, Interval) else (point,)):
             if p is None or isinstance(p, bool):
                 continue
             if isinstance(p, _dt.date) != (a.type == "date"):
@@ -669,10 +677,7 @@ class _Search:
             t.decisive |= deps  # here no split can decide it any more
             t.leaves.append((cid, "undetermined"))
             return "U"
-        doms = {v: d for v in sorted(deps) if (d := _domain(node, self.sp, v)) is not None}
-        if not doms and depth < MAX_DEPTH:
-            done = {v for v, _ in assignment}
-            doms = {v: [True, False] for v in node.atoms(found)[:MAX_CHILDREN] if v not in done}
+        doms = self.splits(node, assignment, found, deps, depth)
         if not doms or depth >= MAX_DEPTH:
             t.decisive |= deps
             t.leaves.append((cid, "undetermined"))
@@ -701,15 +706,41 @@ class _Search:
             t.decisive |= deps  # (a rule's application is no question: what it rests on is)
         return "U"
 
+    def splits(self, node: _Node, assignment: tuple[tuple[Var, Any], ...], found: list[str], deps: set[Var],
+               depth: int) -> dict[Var, list[Any]]:
+        """The splits to choose from for a target open here: on the unknowns of its derivation
+        that rests on the fewest (if that one holds in every case, so does the target), by
+        value or at a point; failing that, on whether a rule applies (an application whose
+        tests compare ranges) or at the bounds of the ranges compared; failing that, on any of
+        its unknowns."""
+        if depth >= MAX_DEPTH:
+            return {}
+        done = {v for v, _ in assignment}
+        ways = sorted((w for w in node.ways(found) if w), key=lambda w: (len(w), sorted(w)))
+        pools = ([ways[0]] if ways else []) + [deps]
+        for pool in pools:
+            doms = {v: d for v in sorted(pool) if (d := _domain(node, self.sp, v)) is not None}
+            if doms:
+                return doms
+            doms = {v: [True, False] for v in node.atoms(found)[:MAX_CHILDREN] if v not in done}
+            if doms:
+                return doms
+            doms = {v: d for v in sorted(pool) if (d := _domain(node, self.sp, v, True)) is not None}
+            if doms:
+                return doms
+        return {}
+
     def choose(self, t: _Target, node: _Node, assignment: tuple[tuple[Var, Any], ...], doms: dict[Var, list[Any]],
                found: list[str]) -> Var:
         """Among ``t``'s unknowns: those of its derivation that rests on the fewest (if that one
         holds in every case, so does ``t``); then the unknown whose cases are already evaluated;
         then the one most other open targets depend on here (their cases are then shared); then
         the fewest cases; then a stable order."""
-        ways = [w & set(doms) for w in node.ways(found)]
+        ways: list[set[Var]] = [w & set(doms) for w in node.ways(found)]
         ways = [w for w in ways if w]
-        pool = set(min(ways, key=lambda w: (len(w), sorted(w)))) if ways else set(doms)
+        pool: set[Var] = set(doms)
+        if ways:
+            pool = set(min(ways, key=_way_key))
         counts = {v: 0 for v in pool}
         for other in self.targets:
             if other.seen:
@@ -734,6 +765,10 @@ def _shown(program: Program, fid: str, attr: str, value: Any) -> tuple[str, str,
     facts = sorted({p for p in prem.split(",") if ":" in p and "#" not in p})
     return "", f"{program.branch(branch).rule.id} ({', '.join(facts)})" if facts else program.branch(branch).rule.id, \
         bool(value)
+
+
+def _way_key(w: set[Var]) -> tuple[int, list[Var]]:
+    return len(w), sorted(w)
 
 
 def _case_key(assignment: tuple[tuple[Var, Any], ...]) -> frozenset[tuple[str, str, str]]:
