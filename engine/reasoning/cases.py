@@ -736,11 +736,8 @@ class _Search:
         holds in every case, so does ``t``); then the unknown whose cases are already evaluated;
         then the one most other open targets depend on here (their cases are then shared); then
         the fewest cases; then a stable order."""
-        ways: list[set[Var]] = [w & set(doms) for w in node.ways(found)]
-        ways = [w for w in ways if w]
-        pool: set[Var] = set(doms)
-        if ways:
-            pool = set(min(ways, key=_way_key))
+        ways = sorted((sorted(w & set(doms)) for w in node.ways(found) if w & set(doms)), key=lambda w: (len(w), w))
+        pool: set[Var] = set(ways[0]) if ways else set(doms)
         counts = {v: 0 for v in pool}
         for other in self.targets:
             if other.seen:
@@ -765,10 +762,6 @@ def _shown(program: Program, fid: str, attr: str, value: Any) -> tuple[str, str,
     facts = sorted({p for p in prem.split(",") if ":" in p and "#" not in p})
     return "", f"{program.branch(branch).rule.id} ({', '.join(facts)})" if facts else program.branch(branch).rule.id, \
         bool(value)
-
-
-def _way_key(w: set[Var]) -> tuple[int, list[Var]]:
-    return len(w), sorted(w)
 
 
 def _case_key(assignment: tuple[tuple[Var, Any], ...]) -> frozenset[tuple[str, str, str]]:
