@@ -109,7 +109,7 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
             out.extend(_wrap(head, "    ", "  "))
             if attrs:
                 out.extend(_wrap(attrs, "      ", "      "))
-            expl = _t(c.explanation, lang)
+            expl = _t(c.explanation, lang) if c.status != "does_not_hold" else ""  # (it says why it would hold)
             if expl:
                 out.extend(_wrap(expl, "      "))
             if c.citations:
@@ -149,8 +149,11 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
                 continue
             u = q.point
             text = _t(u.question, lang) or f"{u.fact}.{u.attribute}"
+            also = sorted({f"{d.fact}.{d.attribute}" for c in items for d in c.depends_on}
+                          - {f"{u.fact}.{u.attribute}"})
             out.extend(_wrap(f"{text} ({u.fact}.{u.attribute}; decides {q.settles}: "
-                             f"{', '.join(sorted({c.type for c in items}))})", "    ", "  - "))
+                             f"{', '.join(sorted({c.type for c in items}))}"
+                             + (f"; with {', '.join(also)}" if also else "") + ")", "    ", "  - "))
         if hidden:
             out.extend(_wrap(f"{len(hidden)} further point{'s' if len(hidden) != 1 else ''} depend"
                              f"{'' if len(hidden) != 1 else 's'} on facts the case does not give: --all shows them",
