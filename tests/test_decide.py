@@ -224,3 +224,22 @@ def test_consult_never_asks_what_deciding_by_cases_settled(rb):
     first = session.next_question()
     ranked = [f"{q.point.fact}.{q.point.attribute}" for q in session.result().open_questions() if q.point.askable]
     assert first is not None and first.id == ranked[0]
+
+
+def test_a_case_that_cannot_be_evaluated_leaves_it_undetermined(rb):
+    """A sub-case whose evaluation fails (here: every one) is no answer: nothing is decided by it."""
+    from kzcopyright.engine.errors import EvaluationError
+    from kzcopyright.engine.reasoning.cases import decide_by_cases
+    from kzcopyright.engine.reasoning.tracing import catalog_of
+
+    class Failing:
+        def evaluate(self, scenario, **kw):
+            raise EvaluationError("no value in force")
+
+    sc = load_case(rb, OFFICE)
+    ctx = rb.backend("python").evaluate(sc)
+    plain = evaluate_case(rb, sc, "python", cases=False)
+    res = decide_by_cases(rb.program, Failing(), sc, ctx, plain, catalog_of(rb.program))
+    assert res.trace.cases.failed > 0 and res.trace.cases.decided == 0
+    assert res.status_of("in_term") == "undetermined"
+    assert all(c.by_cases is None or not c.by_cases.complete for c in res.conclusions if c.status == "undetermined")

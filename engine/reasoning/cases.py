@@ -35,6 +35,7 @@ from ..language.intervals import Interval, compare
 from ..language.program import Program
 from ..language.scenario import Fact, Scenario
 from ..language.values import NUMERIC_UNITS, json_value
+from ..errors import EvaluationError
 from .evaluate import L, EvalContext
 from .provenance import REPORTED_KINDS, CaseLeaf, CaseSearch, Status, Unknown
 
@@ -560,6 +561,7 @@ class _Search:
         self.evaluations = 0
         self.spent = 0  # new cases evaluated for the current target
         self.infeasible = 0
+        self.failed = 0  # cases that could not be evaluated
         self.stopped = ""
         self.root = _Node(root)
         self.cache: dict[frozenset[tuple[str, str, str]], Any] = {frozenset(): self.root}
@@ -592,7 +594,15 @@ class _Search:
             return None
         self.evaluations += 1
         self.spent += 1
-        node = _Node(self.backend.evaluate(scenario, forced=_forced(assignment), lemmas=tuple(self.lemmas)))
+        try:
+            ctx = self.backend.evaluate(scenario, forced=_forced(assignment), lemmas=tuple(self.lemmas))
+        except EvaluationError:
+            # a case that cannot be evaluated (a parameter with no value in force on a date of
+            # the split, …): what depends on it stays undetermined
+            self.failed += 1
+            self.cache[key] = _BUDGET
+            return _BUDGET
+        node = _Node(ctx)
         node.given = tuple(f.fid for f in self.lemmas)
         self.cache[key] = node
         self.ids[key] = len(self.cases) + 1
@@ -638,10 +648,15 @@ class _Search:
                 # what has been shown to hold in every case, taken as given: the plain case
                 # again, once, decides at a stroke what rested only on it
                 self.evaluations += 1
-                self.root = _Node(self.backend.evaluate(self.scenario, lemmas=tuple(self.lemmas)))
-                self.root.given = tuple(f.fid for f in self.lemmas)
-                self.cache[frozenset()] = self.root
                 stale = False
+                try:
+                    root_ctx = self.backend.evaluate(self.scenario, lemmas=tuple(self.lemmas))
+                except EvaluationError:  # pragma: no cover - the plain case evaluated before
+                    self.failed += 1
+                else:
+                    self.root = _Node(root_ctx)
+                    self.root.given = tuple(f.fid for f in self.lemmas)
+                    self.cache[frozenset()] = self.root
             if gated:
                 # it hangs on its own open tests alone: the values that pass them make it hold,
                 # those that fail them exclude it, so no split can decide it; it keeps its
@@ -795,10 +810,10 @@ def decide_by_cases(program: Program, backend: Any, scenario: Scenario, ctx: Eva
     search = _Search(program, backend, scenario, ctx, targets, max_evaluations, max_seconds)
     search.run()
     decided = sum(1 for t in targets if t.seen in ({"C"}, {"I"}))
-    if not search.cases:
+    if not search.evaluations and not search.infeasible:
         return result  # nothing could be split: the plain result stands
     info = CaseSearch(search.evaluations, len(targets), decided, max_evaluations, search.stopped,
-                      tuple(search.cases), search.infeasible)
+                      tuple(search.cases), search.infeasible, search.failed)
     outcomes = {}
     for t in targets:
         if not t.over and not (t.given and t.seen in ({"C"}, {"I"})):

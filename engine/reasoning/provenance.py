@@ -182,6 +182,7 @@ class CaseSearch:
     ``evaluations`` counts the cases evaluated (the plain evaluation not included; each is one
     of ``cases``), ``targets`` the undetermined conclusions it worked on and ``decided`` those
     it decided; ``infeasible`` the cases skipped because they contradict a constraint;
+    ``failed`` those that could not be evaluated (what hangs on them stays undetermined);
     ``stopped`` is ``""`` (complete), ``"evaluations"`` or ``"time"`` (a bound was hit: what was
     still open stays undetermined)."""
 
@@ -192,6 +193,7 @@ class CaseSearch:
     stopped: str
     cases: tuple[CaseLeaf, ...] = ()
     infeasible: int = 0
+    failed: int = 0  # cases that could not be evaluated (what depends on them stays undetermined)
 
 
 @dataclass(frozen=True)
