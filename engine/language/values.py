@@ -175,9 +175,14 @@ def parse_text_value(vtype: str, raw: str, values: tuple[str, ...] | list[str] =
     if vtype in NUMERIC_UNITS:
         return parse_number_text(raw, vtype)
     if vtype == "date":
+        from .intervals import parse_partial_date
+
         d = parse_date(raw)
         if not isinstance(d, _dt.date):
-            raise ValueError(f"'{raw}' is not a date YYYY-MM-DD", "")
+            partial = parse_partial_date(raw)
+            if partial is not None:
+                return partial  # a year or a month: the date lies in it
+            raise ValueError(f"'{raw}' is not a date YYYY-MM-DD (or a year, 2013, or a month, 2016-07)", "")
         return d
     from ..errors import suggest
 

@@ -175,8 +175,11 @@ class Consultation:
         facts: list[dict[str, Any]] = []
         dates: dict[str, Any] = {}
         perspective = None
+        from ..language.intervals import Interval
+
         for f in self.scenario.facts:
-            attrs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in f.attrs}
+            attrs = {k: (list(v) if isinstance(v, tuple) else v.to_json() if isinstance(v, Interval) else v)
+                     for k, v in f.attrs}
             if f.type == CASE_TYPE:
                 perspective = attrs.pop("perspective", None)
                 attrs.pop("key", None)
@@ -223,8 +226,9 @@ def load_answers(path: Path, shown: str | None = None) -> dict[str, Any]:
         elif isinstance(value, plain):
             out[str(key)] = value
         else:
-            diags.error(data.val_loc(key), "bad-answers", f"the answer to '{key}' must be a value or a list of values",
-                        str(key))
+            shown_key = str(key).encode("unicode_escape").decode("ascii")  # one line, whatever the key holds
+            diags.error(data.val_loc(key), "bad-answers", f"the answer to '{shown_key}' must be a value or a list "
+                        "of values", shown_key)
     diags.raise_if_errors()
     return out
 
