@@ -199,10 +199,12 @@ def _json_text(doc: Any) -> str:
 @_output_opt("Write the report to this file (atomically; a device or FIFO is written through).")
 @click.option("-v", "--verbose", is_flag=True, help="Also list rule versions.")
 @click.option("--summary", "summary_only", is_flag=True, help="Text: print only the case line and the summary.")
+@click.option("--all", "everything", is_flag=True,
+              help="Text: also list the undetermined points no open outcome hangs on.")
 @_as_of_opt
 @click.pass_obj
 def analyze(project: Project, case: Path | None, example: str | None, fmt: str, engine: str | None, lang: str,
-            output: Path | None, verbose: bool, summary_only: bool) -> None:
+            output: Path | None, verbose: bool, summary_only: bool, everything: bool) -> None:
     """Analyse CASE (a YAML or JSON case file) and report conclusions with their law.
 
     The report starts with a summary; every entry is numbered and named, and `why`,
@@ -228,7 +230,7 @@ def analyze(project: Project, case: Path | None, example: str | None, fmt: str, 
             _write_memo_graph(result, rb, output)
         data = page if fmt == "html" else memo.memo_pdf(page)
     else:
-        lines = report_lines(result, rb.kb, lang, verbose)
+        lines = report_lines(result, rb.kb, lang, verbose, everything)
         if summary_only:
             from kzcopyright.engine.views.summary import summarize, summary_lines
 

@@ -266,10 +266,22 @@ def choose_engine(engine: str | None) -> tuple[str, str]:
     return "python", notice
 
 
-def evaluate_case(rb: RuleBase, scenario: Scenario, engine: str) -> Result:
-    """Evaluate one case on ``engine`` and build its result from the trace."""
+def evaluate_case(rb: RuleBase, scenario: Scenario, engine: str, *, cases: bool = True,
+                  bounded: bool = True) -> Result:
+    """Evaluate one case on ``engine`` and build its result from the trace.
+
+    ``bounded``: apply the kb's constraints (kb/constraints.yaml) to the case's facts;
+    ``cases``: then decide by cases what the plain evaluation leaves undetermined
+    (reasoning/cases.py; the sub-cases run on the python backend, so the result does not
+    depend on the engine). Both off give the plain three-valued evaluation."""
     from .reasoning.tracing import catalog_of, trace_of
 
-    ctx: EvalContext = rb.backend(engine).evaluate(scenario)
-    return build_result(trace_of(ctx), catalog_of(rb.program), case_id=scenario.id, case_title=scenario.title,
-                        engine=engine, fingerprint=rb.fingerprint)
+    ctx: EvalContext = rb.backend(engine).evaluate(scenario, bounded=bounded)
+    catalog = catalog_of(rb.program)
+    result = build_result(trace_of(ctx), catalog, case_id=scenario.id, case_title=scenario.title,
+                          engine=engine, fingerprint=rb.fingerprint)
+    if cases:
+        from .reasoning.cases import decide_by_cases
+
+        result = decide_by_cases(rb.program, rb.backend("python"), scenario, ctx, result, catalog)
+    return result

@@ -55,7 +55,8 @@ FIXES = {
     "too-long": f"Shorten the text: at most {LIMITS.max_string} characters per value, {LIMITS.max_digits} per number.",
     "overlapping-values": "Give the parameter's values non-overlapping from/to dates.",
     "unknown-act": "Use an act declared in kb/acts.yaml.",
-    "bad-date": "Write a real date as YYYY-MM-DD.",
+    "bad-date": "Write a real date as YYYY-MM-DD, or a year (2013), a month (2016-07) or a range {from: …, to: …} whose 'from' is not after its 'to'.",
+    "constraint-violated": "Correct the dates: the world allows no such case (kb/constraints.yaml names the constraint). If a date is not known exactly, give the year, the month or a range.",
     "bad-shape": "Give the value the shape the message names (a mapping or a list).",
     "no-positive-condition": "Add at least one positive condition on a fact.",
     "too-many-attributes": "Split the type: at most 247 attributes per fact type (durable_rules takes no more; both engines are held to it).",
@@ -181,6 +182,12 @@ def _inputs_section() -> list[str]:
                      case_text("id: t\nfacts:\n  - work: {key: w, creative: !!bool \"maybe\"}\n")))
     examples.append(("too-long", "a number of 5,000 digits in a case file.",
                      case_text("id: t\nfacts:\n  - use: {key: u, damage_tenge: " + "9" * 5000 + "}\n")))
+    examples.append(("bad-date", "a range of dates whose 'from' is after its 'to'.",
+                     case_text("id: t\ndates: {act_date: {from: 2021-06-30, to: 2021-06-01}}\nfacts: []\n")))
+    examples.append(("constraint-violated", "a program used in 2020, though the case says it was written in 2022.",
+                     case_text("id: t\ndates: {act_date: 2020-05-01}\nfacts:\n  - person: {key: dev}\n"
+                               "  - work: {key: program, author: dev, created_on: 2022}\n  - party: {key: office}\n"
+                               "  - use: {key: installs, work: program, user: office}\n")))
     examples.append(("json-syntax", "a line of a JSON Lines batch input cut short.", json_line(b'{"id": "c7", ')))
     examples.append(("too-deep", "a JSON line nested 100,000 levels deep.", json_line(b"[" * 100_000)))
     examples.append(("bad-character", "a JSON line with an unpaired surrogate escape.",

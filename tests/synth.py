@@ -76,7 +76,9 @@ def rule(draw: Any, index: int, k: int, n_rules: int, heads: list[int]) -> dict[
                              {"a": {"as": "$A", "b": "$B2"}}]})
     if draw(st.integers(0, 3)) == 0:
         alt1 = {"a": {"as": "$A", "flag": True}}
-        alt2 = {"a": {"as": "$A", "y": draw(st.sampled_from(["p", "q"]))}}
+        # either a choice, or the complement (flag true or false: decided by cases, whatever flag is)
+        alt2 = draw(st.sampled_from([{"a": {"as": "$A", "y": draw(st.sampled_from(["p", "q"]))}},
+                                     {"a": {"as": "$A", "flag": False}}]))
         when.append({"any": [[alt1], [alt2]]})
     r: dict[str, Any] = {
         "id": f"synth.r{index}.c{k}",
@@ -103,30 +105,54 @@ def program(draw: Any) -> list[dict[str, Any]]:
 
 
 @st.composite
-def case(draw: Any) -> dict[str, Any]:
+def number(draw: Any, ranges: bool) -> Any:
+    """A number 0..4, or (with ``ranges``, now and then) a range of them, one end maybe open."""
+    if ranges and draw(st.integers(0, 4)) == 0:
+        lo = draw(st.integers(0, 4))
+        return {"from": lo if draw(st.integers(0, 3)) else None, "to": lo + draw(st.integers(0, 3))}
+    return draw(st.integers(0, 4))
+
+
+@st.composite
+def date(draw: Any, ranges: bool) -> Any:
+    """One of DATES, or (with ``ranges``, now and then) its year or a range around it."""
+    d = draw(st.sampled_from(DATES))
+    if ranges and draw(st.integers(0, 4)) == 0:
+        kind = draw(st.sampled_from(["year", "month", "range"]))
+        if kind == "year":
+            return d.year
+        if kind == "month":
+            return f"{d.year:04d}-{d.month:02d}"
+        return {"from": d - _dt.timedelta(days=draw(st.integers(0, 400))),
+                "to": d + _dt.timedelta(days=draw(st.integers(0, 400)))}
+    return d
+
+
+@st.composite
+def case(draw: Any, ranges: bool = True) -> dict[str, Any]:
     n_b = draw(st.integers(1, 3))
     facts: list[Any] = []
     for i in range(n_b):
         b: dict[str, Any] = {"key": f"b{i}"}
         if draw(st.booleans()):
-            b["z"] = draw(st.integers(0, 4))
+            b["z"] = draw(number(ranges))
         facts.append({"b": b})
     for i in range(draw(st.integers(1, 4))):
         a: dict[str, Any] = {"key": f"a{i}", "b": f"b{draw(st.integers(0, n_b - 1))}"}
         if draw(st.integers(0, 3)):
-            a["x"] = draw(st.integers(0, 4))
+            a["x"] = draw(number(ranges))
         if draw(st.integers(0, 3)):
             a["y"] = draw(st.sampled_from(["p", "q", "r"]))
         if draw(st.integers(0, 3)):
             a["flag"] = draw(st.booleans())
         if draw(st.integers(0, 3)):
-            a["d"] = draw(st.sampled_from(DATES))
+            a["d"] = draw(date(ranges))
         if draw(st.integers(0, 3)):
             a["tags"] = draw(st.lists(st.sampled_from(["t1", "t2", "t3"]), max_size=3, unique=True))
         facts.append({"a": a})
     out: dict[str, Any] = {"id": "gen", "title": "generated", "facts": facts}
     if draw(st.integers(0, 3)):
-        out["dates"] = {"act_date": draw(st.sampled_from(DATES))}
+        out["dates"] = {"act_date": draw(date(ranges))}
     return out
 
 

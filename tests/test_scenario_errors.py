@@ -49,7 +49,12 @@ EXPECTED: dict[str, tuple[str, list[Expect]]] = {
                "did you mean 'photographer'"),
     ]),
     "bad_date.yaml": ("bad-date", [
-        Expect("bad-date", 4, 13, "act_date must be a date YYYY-MM-DD, got '15.06.2021'"),
+        Expect("bad-date", 4, 13, "act_date must be a date YYYY-MM-DD, a year (2013), a month (2016-07) or a range "
+               "{from: …, to: …}, got '15.06.2021'"),
+    ]),
+    "constraint_violated.yaml": ("constraint-violated", [
+        Expect("constraint-violated", 2, 1, "the case contradicts kb/constraints.yaml (act_not_before_creation)",
+               "check the dates"),
     ]),
     "impossible_date.yaml": ("impossible-date", [
         Expect("bad-date", 4, 13, "2021-02-30"),

@@ -3,7 +3,10 @@
 A tiny, safe language parsed by hand (no ``eval``): numbers, 'strings', ``$variables``,
 ``+ - * /``, parentheses and a fixed set of functions. Expressions are type-checked with
 units at load time (tenge ÷ tenge-per-MCI = MCI; adding tenge to MCI is an error) and
-evaluated exactly with fractions. An unknown input makes the result unknown (``None``).
+evaluated exactly with fractions. An unknown input makes the result unknown (``None``). A
+value known only within bounds (an :class:`~.intervals.Interval`: a year for a date, a range)
+gives the interval of the results: every function below is monotone in each argument (``-``
+and ``/`` reverse it), so the result's bounds are computed from the arguments' bounds.
 
 Functions::
 
@@ -28,6 +31,7 @@ from fractions import Fraction
 from typing import Any
 from collections.abc import Callable, Mapping, Sequence
 
+from .intervals import Interval
 from .values import NUMERIC_UNITS, type_for_unit, unit_of
 
 __all__ = ["Expr", "ExprError", "parse_expr", "typecheck", "evaluate", "variables", "params_used", "Unit"]
@@ -321,10 +325,123 @@ def evaluate(e: Expr, env: Mapping[str, Any], read_param: ParamReader) -> Any:
     from .values import MAX_MAGNITUDE
 
     value = _evaluate(e, env, read_param)
-    if isinstance(value, (Fraction, int)) and not isinstance(value, bool) and abs(Fraction(value)) > MAX_MAGNITUDE:
-        digits = len(str(abs(int(value))))
-        raise ExprError(f"the result has {digits} digits: more than a fact may hold (15)", e.col)
+    for end in ((value.lo, value.hi) if isinstance(value, Interval) else (value,)):
+        if isinstance(end, (Fraction, int)) and not isinstance(end, bool) and abs(Fraction(end)) > MAX_MAGNITUDE:
+            digits = len(str(abs(int(end))))
+            raise ExprError(f"the result has {digits} digits: more than a fact may hold (15)", e.col)
     return value
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return Fraction(v)
+    return v
+
+
+def _load(v: Any) -> Any:
+    """A variable's value for arithmetic: numbers as Fractions, intervals with Fraction ends;
+    an interval unbounded on both sides is unknown."""
+    if isinstance(v, Interval):
+        if v.unbounded:
+            return None
+        if v.is_point:
+            return _num(v.lo)
+        return Interval(_num(v.lo), _num(v.hi), v.lo_open, v.hi_open)
+    return _num(v)
+
+
+def _norm(v: Any) -> Any:
+    if isinstance(v, Interval):
+        if v.empty:
+            raise ExprError("an empty range of values")
+        if v.is_point:
+            return v.lo
+        if v.unbounded:
+            return None
+    return v
+
+
+def _ends(v: Any) -> tuple[Any, bool, Any, bool]:
+    if isinstance(v, Interval):
+        return v.lo, v.lo_open, v.hi, v.hi_open
+    return v, False, v, False
+
+
+def _monotone(fn: Callable[..., Any], args: list[Any]) -> Any:
+    """``fn`` non-decreasing in every argument, over intervals: applied to the lower and to the
+    upper ends (an unbounded end stays unbounded; an excluded end is included: a superset)."""
+    if not any(isinstance(a, Interval) for a in args):
+        return fn(*args)
+    los = [_ends(a)[0] for a in args]
+    his = [_ends(a)[2] for a in args]
+    lo = None if any(x is None for x in los) else fn(*los)
+    hi = None if any(x is None for x in his) else fn(*his)
+    return _norm(Interval(lo, hi))
+
+
+def _iv_add(a: Any, b: Any) -> Any:
+    if not isinstance(a, Interval) and not isinstance(b, Interval):
+        return a + b
+    alo, alo_o, ahi, ahi_o = _ends(a)
+    blo, blo_o, bhi, bhi_o = _ends(b)
+    lo = None if alo is None or blo is None else alo + blo
+    hi = None if ahi is None or bhi is None else ahi + bhi
+    return _norm(Interval(lo, hi, alo_o or blo_o, ahi_o or bhi_o))
+
+
+def _iv_neg(a: Any) -> Any:
+    if not isinstance(a, Interval):
+        return -a
+    return _norm(Interval(None if a.hi is None else -a.hi, None if a.lo is None else -a.lo, a.hi_open, a.lo_open))
+
+
+def _iv_mul(a: Any, b: Any) -> Any:
+    if not isinstance(a, Interval) and not isinstance(b, Interval):
+        return a * b
+    if not isinstance(a, Interval):
+        a, b = b, a
+    if not isinstance(b, Interval):  # an interval times a number
+        c = b
+        if c == 0:
+            return Fraction(0)
+        lo = None if a.lo is None else a.lo * c
+        hi = None if a.hi is None else a.hi * c
+        if c > 0:
+            return _norm(Interval(lo, hi, a.lo_open, a.hi_open))
+        return _norm(Interval(hi, lo, a.hi_open, a.lo_open))
+    ends = [a.lo, a.hi, b.lo, b.hi]
+    if all(x is not None for x in ends):
+        prods = [x * y for x in (a.lo, a.hi) for y in (b.lo, b.hi)]
+        return _norm(Interval(min(prods), max(prods)))
+    if a.lo is not None and b.lo is not None and a.lo >= 0 and b.lo >= 0:
+        return _norm(Interval(a.lo * b.lo, None))
+    return None  # unbounded on a side of mixed sign: unknown
+
+
+def _iv_div(a: Any, b: Any, col: int) -> Any:
+    if not isinstance(b, Interval):
+        if b == 0:
+            raise ExprError("division by zero", col)
+        return _iv_mul(a, Fraction(1) / Fraction(b)) if isinstance(a, Interval) else Fraction(a) / Fraction(b)
+    if b.lo is None or b.hi is None or b.contains(0) or b.lo == 0 or b.hi == 0:
+        return None  # a divisor that may be zero, or unbounded: unknown
+    return _iv_mul(a, Interval(Fraction(1) / b.hi, Fraction(1) / b.lo))
+
+
+def _iv_minmax(fn: Callable[..., Any], vals: list[Any]) -> Any:
+    if not any(isinstance(v, Interval) for v in vals):
+        return fn(vals)
+    los = [_ends(v)[0] for v in vals]
+    his = [_ends(v)[2] for v in vals]
+    if fn is min:
+        lo = None if any(x is None for x in los) else min(los)
+        finite = [x for x in his if x is not None]
+        hi = min(finite) if finite else None
+    else:
+        finite = [x for x in los if x is not None]
+        lo = max(finite) if finite else None
+        hi = None if any(x is None for x in his) else max(his)
+    return _norm(Interval(lo, hi))
 
 
 def _evaluate(e: Expr, env: Mapping[str, Any], read_param: ParamReader) -> Any:
@@ -334,27 +451,22 @@ def _evaluate(e: Expr, env: Mapping[str, Any], read_param: ParamReader) -> Any:
     if k == "str":
         return e.value
     if k == "var":
-        v = env.get(e.value)
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return Fraction(v)
-        return v
+        return _load(env.get(e.value))
     if k == "neg":
         v = _evaluate(e.args[0], env, read_param)
-        return None if v is None else -v
+        return None if v is None else _iv_neg(v)
     if k == "bin":
         a = _evaluate(e.args[0], env, read_param)
         b = _evaluate(e.args[1], env, read_param)
         if a is None or b is None:
             return None
         if e.value == "+":
-            return a + b
+            return _iv_add(a, b)
         if e.value == "-":
-            return a - b
+            return _iv_add(a, _iv_neg(b))
         if e.value == "*":
-            return a * b
-        if b == 0:
-            raise ExprError("division by zero", e.col)
-        return Fraction(a) / Fraction(b)
+            return _iv_mul(a, b)
+        return _iv_div(a, b, e.col)
     assert k == "call"
     fn = e.value
     if fn == "param":
@@ -366,39 +478,44 @@ def _evaluate(e: Expr, env: Mapping[str, Any], read_param: ParamReader) -> Any:
         v = read_param(e.args[0].value, day)
         if v is None:
             return None
-        return Fraction(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+        return _load(v)
     vals = [_evaluate(a, env, read_param) for a in e.args]
     if any(v is None for v in vals):
         return None
     if fn == "min":
-        return min(vals)
+        return _iv_minmax(min, vals)
     if fn == "max":
-        return max(vals)
-    if fn == "round":  # half away from zero, as amounts are rounded in practice
-        x = Fraction(vals[0])
-        return Fraction(math.floor(abs(x) + Fraction(1, 2))) * (1 if x >= 0 else -1)
-    if fn == "floor":
-        return Fraction(math.floor(vals[0]))
-    if fn == "ceil":
-        return Fraction(math.ceil(vals[0]))
+        return _iv_minmax(max, vals)
     try:
+        if fn == "round":  # half away from zero, as amounts are rounded in practice
+            return _monotone(_round, vals)
+        if fn == "floor":
+            return _monotone(lambda x: Fraction(math.floor(x)), vals)
+        if fn == "ceil":
+            return _monotone(lambda x: Fraction(math.ceil(x)), vals)
         if fn == "add_years":
-            return _add_months(vals[0], int(vals[1]) * 12)
+            return _monotone(lambda d, n: _add_months(d, int(n) * 12), vals)
         if fn == "add_months":
-            return _add_months(vals[0], int(vals[1]))
+            return _monotone(lambda d, n: _add_months(d, int(n)), vals)
         if fn == "add_days":
-            return vals[0] + _dt.timedelta(days=int(vals[1]))
+            return _monotone(lambda d, n: d + _dt.timedelta(days=int(n)), vals)
         if fn == "jan1_after":
-            return _dt.date(vals[0].year + 1, 1, 1)
+            return _monotone(lambda d: _dt.date(d.year + 1, 1, 1), vals)
         if fn == "year":
-            return Fraction(vals[0].year)
-        if fn == "date":
-            return _dt.date(int(vals[0]), int(vals[1]), int(vals[2]))
+            return _monotone(lambda d: Fraction(d.year), vals)
+        if fn == "date":  # ordered as (year, month, day): the least date from the least of each
+            return _monotone(lambda y, m, d: _dt.date(int(y), int(m), int(d)), vals)
         if fn == "days_between":
-            return Fraction((vals[1] - vals[0]).days)
+            return _iv_add(_monotone(lambda b: Fraction(b.toordinal()), [vals[1]]),
+                           _iv_neg(_monotone(lambda a: Fraction(a.toordinal()), [vals[0]])))
     except (ValueError, OverflowError) as exc:
         raise ExprError(f"{fn}(): {exc}", e.col) from exc
     raise ExprError(f"unknown function {fn}", e.col)
+
+
+def _round(x: Any) -> Fraction:
+    x = Fraction(x)
+    return Fraction(math.floor(abs(x) + Fraction(1, 2))) * (1 if x >= 0 else -1)
 
 
 def render(e: Expr) -> str:

@@ -7,6 +7,7 @@ Layout of a kb directory (every file YAML)::
     articles/*.yaml      act: <act-id>, articles: {<number>: {title, parts, source, ...}}
     vocabulary/*.yaml    types: {<type>: {kind, title, attributes: {...}}}
     parameters/*.yaml    parameters: {<name>: {type, title, values: [{from, value, source}]}}
+    constraints.yaml     constraints: {<id>: {title, for, left, op, right}}  (optional; see constraints.py)
 """
 
 from __future__ import annotations
@@ -186,6 +187,7 @@ class KB:
     types: dict[str, FactType] = field(default_factory=dict)
     parameters: dict[str, Parameter] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    constraints: tuple[Any, ...] = ()  # constraints.Constraint: what the world imposes on dates and numbers
 
     def article_for(self, citation: str) -> Article | None:
         parts = citation.split("/")
@@ -274,6 +276,16 @@ def load_kb(root: Path, diags: Diagnostics, display_root: Path | None = None) ->
             if ck.mapping(data, f"{sub} file", path.stem) is not None:
                 loader(kb, data, ck)
     _check_vocabulary(kb, diags)
+    cpath = root / "constraints.yaml"
+    if os.path.lexists(cpath):
+        from .constraints import load_constraints
+
+        _add_file(kb, cpath)
+        data = load_file(cpath, diags, shown(cpath))
+        if data is not None:
+            ck = Checker(diags, shown(cpath))
+            if ck.mapping(data, "constraints file", "constraints") is not None:
+                kb.constraints = tuple(load_constraints(kb, data, ck))
     return kb
 
 

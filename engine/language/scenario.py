@@ -10,7 +10,10 @@ A scenario file (YAML or JSON) holds one case, or several under ``cases:``::
       - work: {key: photos, kind: photograph, author: photographer}
     expect: {...}            # only in test cases; see docs/maintainers.md
 
-A fact the case does not state is *unknown*, not false; ``null`` says so explicitly.
+A fact the case does not state is *unknown*, not false; ``null`` says so explicitly. A date
+may be given as a year (``2013``) or a month (``2016-07``), and a date or a number as a range
+(``{from: 2018-09-01, to: 2018-11-30}``, either end may be ``null``): the value is then known
+only to lie in it (an :class:`~.intervals.Interval`).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Diagnostics, Location, suggest
+from .intervals import Interval, parse_partial_date
 from .kb import CASE_TYPE, KB
 from .schema import Checker
-from .values import canonical_value, parse_date, value_matches_type
+from .values import NUMERIC_UNITS, canonical_value, parse_date, value_matches_type
 from .yamlio import LDict, LList, load_file, load_text
 
 __all__ = ["Fact", "Scenario", "load_scenarios", "scenario_from_data", "SCENARIO_KEYS"]
@@ -70,6 +74,52 @@ class Scenario:
         return None
 
 
+def partial_value(vtype: str, value: Any) -> tuple[Any, str]:
+    """A date (``YYYY-MM-DD``, a year, a month) or a range ``{from, to}`` of dates or numbers
+    → (the value or Interval, "" or what was expected)."""
+    from .intervals import PARTIAL_DATE
+
+    expected = ("a date YYYY-MM-DD, a year (2013), a month (2016-07) or a range {from: …, to: …}"
+                if vtype == "date" else "a number or a range {from: …, to: …}")
+    if isinstance(value, dict):
+        if set(value) - {"from", "to"} or not value:
+            return value, expected
+        ends: list[Any] = []
+        for k in ("from", "to"):
+            v = value.get(k)
+            if v is None:
+                ends.append(None)
+                continue
+            if vtype == "date":
+                d = parse_partial_date(v)
+                if d is None:
+                    d = parse_date(v) if isinstance(v, str) else v
+                    if value_matches_type("date", d):
+                        return value, expected
+                    ends.append(d)
+                else:
+                    ends.append(d.lo if k == "from" else d.hi)
+            else:
+                if value_matches_type(vtype, v):
+                    return value, expected
+                ends.append(canonical_value(vtype, v))
+        lo, hi = ends
+        if lo is None and hi is None:
+            return value, expected + " with at least one end"
+        if lo is not None and hi is not None and lo > hi:
+            return value, expected + " whose 'from' is not after its 'to'"
+        iv = Interval(lo, hi)
+        return (iv.lo if iv.is_point else iv), ""
+    if vtype != "date":
+        return value, expected
+    if isinstance(value, (int, str)) and not isinstance(value, bool) and PARTIAL_DATE.match(str(value).strip()):
+        d = parse_partial_date(value)
+        return (d, "") if d is not None else (value, expected)
+    value = parse_date(value)
+    problem = value_matches_type("date", value)
+    return value, (expected if problem else "")
+
+
 def _as_plain(value: Any) -> Any:
     if isinstance(value, LList):
         return [_as_plain(v) for v in value]
@@ -103,10 +153,9 @@ def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default
                 continue
             if value is None:
                 continue
-            value = parse_date(value)
-            problem = value_matches_type("date", value)
+            value, problem = partial_value("date", _as_plain(value))
             if problem:
-                diags.error(dates.val_loc(name), "bad-date", f"{name} must be {problem}, got {value!r}", sid)
+                diags.error(dates.val_loc(name), "bad-date", f"{name} must be {problem}, got {_as_plain(value)!r}", sid)
                 continue
             case_attrs[str(name)] = value
     if "perspective" in data and case_t is not None:
@@ -172,8 +221,13 @@ def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default
                 continue  # explicitly unknown
             reported.add(aname)  # from here on, a problem with it is reported below
             vloc = body.val_loc(aname)
-            if a.type == "date":
-                value = parse_date(value)
+            if a.type == "date" or (a.type in NUMERIC_UNITS and isinstance(value, LDict)):
+                value, problem = partial_value(a.type, _as_plain(value))
+                if problem:
+                    diags.error(vloc, "type-mismatch", f"'{tname}.{aname}' must be {problem}, got {_as_plain(value)!r}", sid)
+                    continue
+                attrs[aname] = value
+                continue
             problem = value_matches_type(a.type, _as_plain(value))
             if problem:
                 diags.error(vloc, "type-mismatch", f"'{tname}.{aname}' must be {problem}, got {_as_plain(value)!r}", sid)
@@ -206,6 +260,13 @@ def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default
         facts.append(Fact(f"{tname}:{attrs['key']}", tname, tuple(sorted(attrs.items()))))
     facts.append(Fact("case:case", CASE_TYPE, tuple(sorted(case_attrs.items()))))
     facts.sort(key=lambda f: f.fid)
+    if kb.constraints and not diags.errors:
+        from .constraints import apply_constraints
+
+        for cid, what in apply_constraints(kb, facts).violated:
+            c = next(x for x in kb.constraints if x.id == cid)
+            diags.error(data.loc, "constraint-violated", f"the case contradicts kb/constraints.yaml ({cid}): "
+                        f"{c.text()} ({what})", sid, "check the dates; a year or a range may be all you know")
     title = data.get("title", sid)
     return Scenario(
         id=sid,

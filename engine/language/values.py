@@ -14,6 +14,8 @@ from fractions import Fraction
 from typing import Any
 from collections.abc import Mapping
 
+from .intervals import Interval
+
 __all__ = [
     "SCALAR_TYPES",
     "NUMERIC_UNITS",
@@ -91,6 +93,14 @@ def canonical_number(x: Any) -> int | float:
 
 
 def canonical_value(vtype: str, value: Any) -> Any:
+    if isinstance(value, Interval):
+        if value.is_point:
+            return canonical_value(vtype, value.lo)
+        if vtype in NUMERIC_UNITS:
+            return Interval(None if value.lo is None else canonical_number(value.lo),
+                            None if value.hi is None else canonical_number(value.hi),
+                            value.lo_open, value.hi_open, value.stated)
+        return value
     if vtype in NUMERIC_UNITS:
         return canonical_number(value)
     if vtype == "list":
@@ -99,6 +109,8 @@ def canonical_value(vtype: str, value: Any) -> Any:
 
 
 def json_value(value: Any) -> Any:
+    if isinstance(value, Interval):
+        return value.to_json()
     if isinstance(value, _dt.date):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
@@ -163,9 +175,14 @@ def parse_text_value(vtype: str, raw: str, values: tuple[str, ...] | list[str] =
     if vtype in NUMERIC_UNITS:
         return parse_number_text(raw, vtype)
     if vtype == "date":
+        from .intervals import parse_partial_date
+
         d = parse_date(raw)
         if not isinstance(d, _dt.date):
-            raise ValueError(f"'{raw}' is not a date YYYY-MM-DD", "")
+            partial = parse_partial_date(raw)
+            if partial is not None:
+                return partial  # a year or a month: the date lies in it
+            raise ValueError(f"'{raw}' is not a date YYYY-MM-DD (or a year, 2013, or a month, 2016-07)", "")
         return d
     from ..errors import suggest
 

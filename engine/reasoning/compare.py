@@ -55,6 +55,8 @@ def compare_results(a: Result, b: Result, kb: KB) -> list[Change]:
     def index(r: Result) -> dict[tuple[str, str], tuple[dict[str, Any], Conclusion]]:
         out: dict[tuple[str, str], tuple[dict[str, Any], Conclusion]] = {}
         for c in r.conclusions:
+            if c.status == "does_not_hold":
+                continue  # excluded by deciding by cases: the same as not derived at all
             ident = identity_of(c, kb)
             out.setdefault((c.type, repr(sorted(ident.items()))), (ident, c))
         return out

@@ -35,7 +35,9 @@ from collections.abc import Callable
 
 from ..errors import EvaluationError
 from .evaluate import L, U, EvalContext
+from ..language.intervals import Interval
 from ..language.program import DEFEAT_PREFIX, Branch, CPattern, CTest, Program
+from ..language.values import NUMERIC_UNITS
 from ..language.scenario import Fact, Scenario
 
 __all__ = ["DurableBackend", "durable_available", "durable_import_error", "compile_ruleset"]
@@ -143,6 +145,12 @@ def _join_test(t: CTest, alias: str, attr: str) -> dict[str, Any]:
     return {_CMP[t.op]: {t.attr: ref}}
 
 
+def _may_be_range(program: Program, tname: str, attr: str) -> bool:
+    """Whether the attribute can hold a range (dates and numbers can): durable never sees one."""
+    a = program.attr_type(tname, attr)
+    return a is None or a.type == "date" or a.type in NUMERIC_UNITS
+
+
 def _is_entity_attr(program: Program, tname: str, attr: str) -> bool:
     a = program.attr_type(tname, attr)
     return a is not None and a.type == "ref" and a.required
@@ -159,6 +167,12 @@ def _pattern(program: Program, b: Branch, p: CPattern, mode: str, negated: bool,
             value = const(b, t) if t.kind == "param" else t.value
             test = _lit_test(t, value)
             if t.op == "present":
+                if _may_be_range(program, p.type, t.attr):
+                    # a range is not sent to durable, so durable cannot see whether it is stated:
+                    # a positive pattern lets the fact through (the action checks it); a negated
+                    # one is dropped by the caller (a negation durable does not check is checked
+                    # by the action)
+                    continue
                 parts.append(test)
             elif mode == L:
                 parts.append({"$ex": {t.attr: 1}})
@@ -207,6 +221,8 @@ def compile_ruleset(program: Program, const: Callable[[Branch, CTest], Any],
         for j, n in enumerate(b.negations):
             # a possible firing is blocked only by a *certain* blocker (strict tests, m = L);
             # whether a possible blocker stops the certain firing is decided in the action
+            if any(t.op == "present" and _may_be_range(program, n.type, t.attr) for t in n.tests):
+                continue  # durable cannot tell a stated range from an unknown: the action decides
             pats.append({f"x{j}$not": _pattern(program, b, n, L, True, const)})
         rules[b.uid] = {"all": pats, "run": b.uid}
     return rules
@@ -418,7 +434,9 @@ class DurableBackend:
     def _durable_fact(self, fact: Fact, mode: str) -> dict[str, Any]:
         d: dict[str, Any] = {"t": fact.type, "m": mode, "f": fact.fid}
         for k, v in fact.attrs:
-            if k.startswith("$"):
+            if k.startswith("$") or isinstance(v, Interval):
+                # a range is left out: every lenient test lets the fact through, every strict
+                # one (a negation) fails, and the action decides in Python
                 continue
             d[k] = _enc(v)
         return d
@@ -471,8 +489,8 @@ class DurableBackend:
                     name = type(exc2).__name__
             raise EvaluationError(f"durable_rules rejected a fact of type {d.get('t')}: {name}: {exc}") from exc
 
-    def evaluate(self, scenario: Scenario) -> EvalContext:
-        ctx = EvalContext(self.program, scenario)
+    def evaluate(self, scenario: Scenario, *, bounded: bool = True) -> EvalContext:
+        ctx = EvalContext(self.program, scenario, bounded=bounded)
         self.ctx = ctx
         self.outbox = []
         self.level = 0  # the highest gate opened so far
@@ -484,7 +502,7 @@ class DurableBackend:
                 act = ctx.rule_activity(self.branch_of_rule[uid])
                 if act is not None:
                     self._send(sid, self.active_route[uid], {"t": "$active", "r": uid, "m": act}, opened)
-            for f in scenario.facts:
+            for f in ctx.inputs:  # the case's facts, narrowed by the kb's constraints
                 self._route(sid, f, L, opened)
                 self._drain(sid, opened)
             for k in range(1, self.program.strata + 1):

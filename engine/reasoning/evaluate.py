@@ -25,15 +25,23 @@ from collections.abc import Iterable, Sequence
 
 from ..errors import EvaluationError
 from ..language.expr import ExprError, evaluate as eval_expr
+from ..language.intervals import Interval, compare, member
 from ..language.kb import CASE_TYPE
 from ..language.program import DEFEAT_PREFIX, Branch, CPattern, CTest, Program
 from ..language.scenario import Fact, Scenario
 from ..language.values import canonical_value, json_value
 
-__all__ = ["Store", "Firing", "EvalContext", "test_holds", "L", "U", "MAX_FIRINGS"]
+__all__ = ["Store", "Firing", "EvalContext", "test_holds", "stated", "L", "U", "MAX_FIRINGS"]
 
 L = "L"
 U = "U"
+_ORDERED = ("<", "<=", ">", ">=", "=", "!=")
+_MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
+# (a relation a R b the constraints state, a test a op b) -> the test's value where R decides it
+_IMPLIED = {("<", "<"): True, ("<", "<="): True, ("<", ">"): False, ("<", ">="): False, ("<", "="): False,
+            ("<", "!="): True, ("<=", "<="): True, ("<=", ">"): False, (">", ">"): True, (">", ">="): True,
+            (">", "<"): False, (">", "<="): False, (">", "="): False, (">", "!="): True, (">=", ">="): True,
+            (">=", "<"): False}
 # A runaway derivation (a rule that feeds itself new values for ever) is found by the depth of
 # derivation: without one, a chain of rule applications cannot be longer than the rule base has
 # branches plus the case has facts (each step of a chain through no recursion uses another
@@ -60,6 +68,11 @@ class Firing:
     defeated_by: tuple[str, ...] = ()  # branch uids of the exceptions that defeated it
     bindings: tuple[tuple[str, Any], ...] = ()
     records: tuple[str, ...] = ()  # defeat records this firing asserted (exceptions)
+    # for a derived attribute whose value is a range: the premises' attributes it was computed
+    # from, ((conclusion id, attribute, ((fact id, attribute), ...)), ...)
+    sources: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
+    # comparisons an interval or an unknown left undecided: ((fact id, attribute, op, point), ...)
+    undecided: tuple[tuple[str, str, str, Any], ...] = ()
 
     @property
     def defeated(self) -> bool:
@@ -124,10 +137,20 @@ def fact_id(tname: str, attrs: dict[str, Any]) -> str:
     return f"{tname}#{hashlib.sha256(canon.encode()).hexdigest()[:12]}"
 
 
+def stated(fact: Fact, attr: str) -> bool:
+    """Whether the case (or a rule) states ``attr``: an unknown bounded only by the world's
+    constraints is not stated."""
+    if not fact.has(attr):
+        return False
+    v = fact.get(attr)
+    return not (isinstance(v, Interval) and not v.stated)
+
+
 def test_holds(test: CTest, fact: Fact, env: dict[str, Any], const: Any) -> bool | None:
-    """Three-valued test: True, False, or None when the attribute or operand is unknown."""
+    """Three-valued test: True, False, or None when the attribute or operand is unknown, or
+    known only within bounds that leave the test open."""
     if test.op == "present":
-        return fact.has(test.attr) == bool(test.value)
+        return stated(fact, test.attr) == bool(test.value)
     if not fact.has(test.attr):
         return None
     val = fact.get(test.attr)
@@ -143,6 +166,15 @@ def test_holds(test: CTest, fact: Fact, env: dict[str, Any], const: Any) -> bool
         other = test.value
     op = test.op
     try:
+        if isinstance(val, Interval) or isinstance(other, Interval):
+            if op in ("=", "!=", "<", "<=", ">", ">="):
+                return compare(val, op, other)
+            if op == "in":
+                return member(val, other)
+            if op == "not_in":
+                r = member(val, other)
+                return None if r is None else not r
+            return False
         if op == "=":
             return bool(val == other)
         if op == "!=":
@@ -166,6 +198,20 @@ def test_holds(test: CTest, fact: Fact, env: dict[str, Any], const: Any) -> bool
     raise EvaluationError(f"unknown operator {op}")
 
 
+def _in_force(rule: Any, day: Any) -> bool | None:
+    """Whether ``rule``'s version is in force on ``day`` (a date or an interval of days)."""
+    if not isinstance(day, Interval):
+        return bool(rule.in_force(day))
+    before = rule.valid_from is not None and (day.lo is None or day.lo < rule.valid_from)
+    after = rule.valid_to is not None and (day.hi is None or day.hi > rule.valid_to)
+    if not before and not after:
+        return True
+    if (rule.valid_from is not None and day.hi is not None and day.hi < rule.valid_from) or \
+            (rule.valid_to is not None and day.lo is not None and day.lo > rule.valid_to):
+        return False
+    return None
+
+
 @dataclass
 class EvalContext:
     """The state of one evaluation: program, case, store, and the firing logic."""
@@ -176,9 +222,30 @@ class EvalContext:
     errors: list[str] = field(default_factory=list)
     firing_count: int = 0
 
+    bounded: bool = True  # apply the kb's constraints to the case's facts
+    # deciding by cases (cases.py) may fix whether one application of a rule branch happens:
+    # (branch uid, premise ids) -> True (its open tests pass: it applies, certainly) / False
+    forced: dict[tuple[str, tuple[str, ...]], bool] = field(default_factory=dict)
+    # conclusions deciding by cases has shown to hold in every case: certain from the start
+    lemmas: tuple[Fact, ...] = ()
+
     def __post_init__(self) -> None:
-        self.case_fact = next((f for f in self.scenario.facts if f.type == CASE_TYPE), None)
-        for f in self.scenario.facts:
+        from ..language.constraints import apply_constraints, relations_of
+
+        self.relations: dict[tuple[tuple[str, str], tuple[str, str]], str] = {}
+        if self.bounded and self.program.kb.constraints:
+            narrowed = apply_constraints(self.program.kb, self.scenario.facts)
+            self.inputs: list[Fact] = narrowed.facts
+            self.bounds = narrowed.applied
+            if not narrowed.violated:
+                self.relations = relations_of(narrowed)
+        else:
+            self.inputs = list(self.scenario.facts)
+            self.bounds = ()
+        self.case_fact = next((f for f in self.inputs if f.type == CASE_TYPE), None)
+        for f in self.inputs:
+            self.store.add(f, L)
+        for f in self.lemmas:
             self.store.add(f, L)
         n_branches, n_facts = len(self.program.branches), len(self.scenario.facts)
         self.depth_limit = n_branches + n_facts + DEPTH_MARGIN
@@ -205,12 +272,14 @@ class EvalContext:
                                rules=repeated)
 
     # ---- versions and parameters ---------------------------------------------------------
-    def governing_date(self, branch: Branch) -> _dt.date | None:
+    def governing_date(self, branch: Branch) -> _dt.date | Interval | None:
+        """The case's date that governs ``branch``'s rule: a date, an interval of days (a
+        year, a month, a range or a bounded unknown), or None when unknown."""
         attr = branch.rule.date_attr
         if attr is None or self.case_fact is None:
             return None
         day = self.case_fact.get(attr)
-        return day if isinstance(day, _dt.date) else None
+        return day if isinstance(day, (_dt.date, Interval)) else None
 
     def rule_activity(self, branch: Branch) -> str | None:
         """"L" if the rule version is certainly in force for this case, "U" if possibly, else None."""
@@ -220,31 +289,45 @@ class EvalContext:
         day = self.governing_date(branch)
         if day is None:
             return U
-        return L if r.in_force(day) else None
+        active = _in_force(r, day)
+        return L if active else (None if active is False else U)
 
     def const_of(self, branch: Branch, test: CTest) -> Any:
         return self.program.condition_param(branch.rule, test.value).value
 
     # ---- matching ---------------------------------------------------------------------------
     def match(self, branch: Branch, pat: CPattern, fact: Fact, env: dict[str, Any], mode: str,
-              assumptions: list[tuple[str, str]] | None) -> dict[str, Any] | None:
-        """Match one positive pattern; returns the extended bindings or None."""
+              assumptions: list[tuple[str, str]] | None,
+              undecided: list[tuple[str, str, str, Any]] | None = None) -> dict[str, Any] | None:
+        """Match one positive pattern; returns the extended bindings or None. In mode U the
+        unknowns a passing test assumed go to ``assumptions``, and the comparisons left open
+        (attribute, operator, the value compared with) to ``undecided``: the points at which
+        deciding by cases splits a range."""
         if fact.type != pat.type:
             return None
         for t in pat.tests:
             r = test_holds(t, fact, env, self.const_of(branch, t) if t.kind == "param" else None)
+            if r is None and t.kind == "var" and self.relations:
+                r = self._by_relation(branch, t, fact, env)
             if r is False:
                 return None
             if r is None:
                 if mode == L:
                     return None
                 if assumptions is not None:
-                    if not fact.has(t.attr):
+                    val = fact.get(t.attr)
+                    if not fact.has(t.attr) or isinstance(val, Interval):
                         assumptions.append((fact.fid, t.attr))
+                        if isinstance(val, Interval) and t.kind == "var" and isinstance(env.get(t.value), Interval):
+                            src = self._var_origin(branch, t.value, env)
+                            if src:
+                                assumptions.append(src)
                     elif t.kind == "var":
                         src = self._var_origin(branch, t.value, env)
                         if src:
                             assumptions.append(src)
+                if undecided is not None and t.op in _ORDERED:
+                    self._note_undecided(branch, t, fact, env, undecided)
         new = dict(env)
         for var, attr in pat.binds:
             if fact.has(attr):
@@ -267,6 +350,34 @@ class EvalContext:
     def _var_origin(branch: Branch, var: str, env: dict[str, Any]) -> tuple[str, str] | None:
         origin: dict[str, tuple[str, str]] = env.get("$origin", {})
         return origin.get(var)
+
+    def _by_relation(self, branch: Branch, t: CTest, fact: Fact, env: dict[str, Any]) -> bool | None:
+        """A comparison of two of the case's attributes that a constraint relates (the
+        publication during the author's lifetime is before the death): decided by the relation
+        even where neither value is known."""
+        src = self._var_origin(branch, t.value, env)
+        if src is None:
+            return None
+        rel = self.relations.get(((fact.fid, t.attr), src))
+        return None if rel is None else _IMPLIED.get((rel, t.op))
+
+    def _note_undecided(self, branch: Branch, t: CTest, fact: Fact, env: dict[str, Any],
+                        out: list[tuple[str, str, str, Any]]) -> None:
+        """Record an open comparison ``fact.attr op other`` (and its mirror when ``other`` comes
+        from another fact's attribute), so that a range can be split where the test turns."""
+        val = fact.get(t.attr)
+        if t.kind == "var":
+            other = env.get(t.value)
+        elif t.kind == "param":
+            other = self.const_of(branch, t)
+        else:
+            other = t.value
+        if other is not None:
+            out.append((fact.fid, t.attr, t.op, other))
+        if t.kind == "var" and val is not None:
+            src = self._var_origin(branch, t.value, env)
+            if src:
+                out.append((src[0], src[1], _MIRROR[t.op], val))
 
     def negation(self, branch: Branch, pat: CPattern, env: dict[str, Any], mode: str
                  ) -> tuple[bool, list[str], list[tuple[str, str]]]:
@@ -326,6 +437,15 @@ class EvalContext:
     # ---- firing --------------------------------------------------------------------------
     def fire(self, branch: Branch, mode: str, premises: Sequence[Fact]) -> list[tuple[Fact, str]]:
         """Apply ``branch`` in ``mode`` to matched ``premises``; return new (fact, mode) pairs."""
+        force = self.forced.get((branch.uid, tuple(f.fid for f in premises))) if self.forced else None
+        if force is False:
+            return []  # this case is one where the application's open tests fail
+        if force is True and mode == U and all(f.fid in self.store.certain for f in premises):
+            # a case where its open tests pass: it applies certainly (then, as always, possibly)
+            return self._fire(branch, L, premises, True) + self._fire(branch, U, premises, False)
+        return self._fire(branch, mode, premises, force is True and mode == L)
+
+    def _fire(self, branch: Branch, mode: str, premises: Sequence[Fact], lenient: bool) -> list[tuple[Fact, str]]:
         key = (branch.uid, mode, tuple(f.fid for f in premises))
         if key in self.store.firings:
             return []
@@ -333,11 +453,21 @@ class EvalContext:
         if activity is None or (mode == L and activity != L):
             return []
         assumptions: list[tuple[str, str]] = []
+        undecided: list[tuple[str, str, str, Any]] = []
         if activity == U and branch.rule.date_attr:
             assumptions.append(("case:case", branch.rule.date_attr))
+            day = self.governing_date(branch)
+            if isinstance(day, Interval):
+                for bound in (branch.rule.valid_from, branch.rule.valid_to):
+                    if bound is not None:
+                        undecided.append(("case:case", branch.rule.date_attr,
+                                          "<" if bound is branch.rule.valid_from else "<=", bound))
         env: dict[str, Any] | None = {}
         for pat, fact in zip(branch.positives, premises):
-            env = self.match(branch, pat, fact, env or {}, mode, assumptions)
+            if lenient:  # the tests left open pass in this case; the stated values still decide
+                env = self.match(branch, pat, fact, env or {}, U, [], None)
+            else:
+                env = self.match(branch, pat, fact, env or {}, mode, assumptions, undecided if mode == U else None)
             if env is None:
                 return []
         assert env is not None
@@ -363,6 +493,7 @@ class EvalContext:
                     # json_value: a date-typed parameter is recorded as its ISO text, like other dates
                     params.append((t.value, pv.start.isoformat(), json_value(pv.value), pv.source))
         heads: list[Fact] = []
+        ranged: list[tuple[int, str, tuple[tuple[str, str], ...]]] = []
         for h in branch.heads:
             attrs: dict[str, Any] = {}
             for name, hv in h.attrs:
@@ -376,9 +507,14 @@ class EvalContext:
                     if mode == L:
                         return []  # a certain conclusion cannot carry an unknown value
                     continue
+                if isinstance(value, Interval):
+                    # a range: the conclusion holds with a value somewhere in it
+                    value = value.with_stated(True)
+                    ranged.append((len(heads), name, self._range_sources(branch, hv, env)))
                 a = self.program.attr_type(h.type, name)
                 attrs[name] = canonical_value(a.type if a else "string", value)
             heads.append(Fact(fact_id(h.type, attrs), h.type, tuple(sorted(attrs.items()))))
+        sources = tuple(sorted((heads[i].fid, name, src) for i, name, src in ranged))
         for hf in heads:
             if hf.fid not in self.depth:
                 self.depth[hf.fid] = depth
@@ -393,7 +529,8 @@ class EvalContext:
                 self.store.would_produce.setdefault(hf.fid, hf)
             self.store.firings[key] = Firing(branch.uid, branch.rule.uid, mode, prem, tuple(params),
                                              tuple(sorted(set(assumptions))), tuple(sorted(set(blockers))),
-                                             tuple(h.fid for h in heads), tuple(defeated_by), bindings)
+                                             tuple(h.fid for h in heads), tuple(defeated_by), bindings, (),
+                                             sources, _undecided(undecided))
             return []
         new: list[tuple[Fact, str]] = []
         for hf in heads:
@@ -410,21 +547,71 @@ class EvalContext:
             records.append(rec.fid)
         self.store.firings[key] = Firing(branch.uid, branch.rule.uid, mode, prem, tuple(params),
                                          tuple(sorted(set(assumptions))), tuple(sorted(set(blockers))),
-                                         tuple(h.fid for h in heads), (), bindings, tuple(records))
+                                         tuple(h.fid for h in heads), (), bindings, tuple(records),
+                                         sources, _undecided(undecided))
         return new
+
+    def _range_sources(self, branch: Branch, hv: Any, env: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+        """The premises' attributes a derived range was computed from (those that are ranges
+        or unknown themselves), and the governing date when it is a range."""
+        from ..language.expr import variables
+
+        names = [hv.value] if hv.kind == "var" else [v for v, _ in variables(hv.value)]
+        origin: dict[str, tuple[str, str]] = env.get("$origin", {})
+        out = {origin[v] for v in names if v in origin and (env.get(v) is None or isinstance(env.get(v), Interval))}
+        if hv.kind == "expr" and isinstance(self.governing_date(branch), Interval) and branch.rule.date_attr:
+            out.add(("case:case", branch.rule.date_attr))
+        return tuple(sorted(out))
+
+    def _read_range(self, branch: Branch, p: Any, when: Interval, params: list[tuple[str, str, Any, str]],
+                    unknown: Any) -> Any:
+        """A parameter over a range of days: the value if one is in force throughout, the range
+        of its values if it changes (numbers), unknown if part of the range has no value in
+        force or the values are not numbers that differ."""
+        if when.lo is None:
+            unknown()
+            return None
+        vals = p.values_between(when.lo, when.hi)
+        covered = bool(vals) and vals[0].start <= when.lo
+        for i, pv in enumerate(vals):
+            last = p.effective_end(p.values.index(pv))
+            nxt = vals[i + 1].start if i + 1 < len(vals) else None
+            if nxt is not None and (last is None or last + _dt.timedelta(days=1) < nxt):
+                covered = False
+            if nxt is None and last is not None and (when.hi is None or last < when.hi):
+                covered = False
+        if not covered:
+            unknown()
+            return None
+        for pv in vals:
+            start = max(pv.start, when.lo)
+            params.append((p.name, start.isoformat(), json_value(pv.value), pv.source))
+        values = [pv.value for pv in vals]
+        if all(v == values[0] for v in values):
+            return values[0]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            return Interval(min(values), max(values))
+        unknown()
+        return None
 
     def _eval_head(self, branch: Branch, hv: Any, env: dict[str, Any], params: list[tuple[str, str, Any, str]],
                    assumptions: list[tuple[str, str]]) -> Any:
         gov = self.governing_date(branch)
         unknown_gov = False
 
-        def read(name: str, day: _dt.date | None) -> Any:
+        def _set_unknown() -> None:
+            nonlocal unknown_gov
+            unknown_gov = True
+
+        def read(name: str, day: Any) -> Any:
             nonlocal unknown_gov
             when = day if day is not None else gov
             if when is None:
                 unknown_gov = True
                 return None
             p = self.program.kb.parameters[name]
+            if isinstance(when, Interval):
+                return self._read_range(branch, p, when, params, lambda: _set_unknown())
             pv = p.at(when)
             if pv is None:
                 raise EvaluationError(
@@ -447,6 +634,17 @@ class EvalContext:
             if unknown_gov and branch.rule.date_attr:
                 assumptions.append(("case:case", branch.rule.date_attr))
         return value
+
+
+def _undecided(items: list[tuple[str, str, str, Any]]) -> tuple[tuple[str, str, str, Any], ...]:
+    out = []
+    seen = set()
+    for fid, attr, op, point in items:
+        k = (fid, attr, op, json.dumps(json_value(point), sort_keys=True))
+        if k not in seen:
+            seen.add(k)
+            out.append((k, (fid, attr, op, point)))
+    return tuple(x for _, x in sorted(out, key=lambda kv: kv[0]))
 
 
 def _expr_vars(e: Any) -> list[tuple[str, int]]:

@@ -15,7 +15,9 @@ The model, after openfisca-core's tracers (``openfisca_core/tracers/``)::
     │     ├── assumptions: Unknown*   attributes the case does not state, assumed possible
     │     └── exceptions: ExceptionCheck*   exceptions to the rule that were checked
     ├── rules: RuleInfo*              the rules (and versions) that fired, with their law
-    └── branches: BranchInfo*         which attributes each condition of a branch reads
+    ├── branches: BranchInfo*         which attributes each condition of a branch reads
+    ├── bounds: Bound*                what the world's constraints imply for the case's dates
+    └── cases: CaseSearch?            deciding by cases: the cases evaluated, the bounds hit
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ __all__ = [
     "Unknown",
     "TraceFact",
     "ExceptionCheck",
+    "RangeSource",
+    "Bound",
+    "CaseLeaf",
+    "CaseSearch",
     "Derivation",
     "RuleInfo",
     "BranchInfo",
@@ -132,6 +138,57 @@ class ExceptionCheck:
 
 
 @dataclass(frozen=True)
+class RangeSource:
+    """A derived attribute whose value is a range, and the attributes (of the premises) it was
+    computed from: deciding those would narrow it."""
+
+    conclusion: str
+    attribute: str
+    inputs: tuple[Unknown, ...]
+
+
+@dataclass(frozen=True)
+class Bound:
+    """What the world's constraints (kb/constraints.yaml) imply for one attribute of the case:
+    the range it lies in (``value``, a JSON range) and the constraints that imply it."""
+
+    fact: str
+    attribute: str
+    value: Any
+    constraints: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CaseLeaf:
+    """One case of a case split: the values given to the case's unknowns (``values``: fact,
+    attribute and a JSON value or range), evaluated on its own. Case 0 is the plain evaluation."""
+
+    id: int
+    values: tuple[tuple[str, str, Any], ...]
+
+
+@dataclass(frozen=True)
+class CaseSearch:
+    """Deciding by cases: the bounded search over the unknowns of the undetermined conclusions.
+
+    ``evaluations`` counts the cases evaluated (the plain evaluation not included; each is one
+    of ``cases``), ``targets`` the undetermined conclusions it worked on and ``decided`` those
+    it decided; ``infeasible`` the cases skipped because they contradict a constraint;
+    ``failed`` those that could not be evaluated (what hangs on them stays undetermined);
+    ``stopped`` is ``""`` (complete), ``"evaluations"`` or ``"time"`` (a bound was hit: what was
+    still open stays undetermined)."""
+
+    evaluations: int
+    targets: int
+    decided: int
+    max_evaluations: int
+    stopped: str
+    cases: tuple[CaseLeaf, ...] = ()
+    infeasible: int = 0
+    failed: int = 0  # cases that could not be evaluated (what depends on them stays undetermined)
+
+
+@dataclass(frozen=True)
 class Derivation:
     """One application of a rule branch to premise facts: the provenance of what it derived.
 
@@ -155,6 +212,7 @@ class Derivation:
     records: tuple[str, ...] = ()
     bindings: dict[str, Any] = dataclasses.field(default_factory=dict)
     exceptions: tuple[ExceptionCheck, ...] = ()
+    sources: tuple[RangeSource, ...] = ()
 
     @property
     def defeated(self) -> bool:
@@ -196,6 +254,8 @@ class Trace:
     rules: dict[str, RuleInfo]
     branches: dict[str, BranchInfo]
     best: dict[str, str]
+    bounds: tuple[Bound, ...] = ()
+    cases: CaseSearch | None = None
 
     def derivation(self, did: str) -> Derivation | None:
         return self._by_id().get(did)

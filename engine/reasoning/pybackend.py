@@ -31,8 +31,12 @@ class PythonBackend:
             for b in bs:
                 self.index.setdefault(k, {}).setdefault(b.positives[0].type, []).append(b)
 
-    def evaluate(self, scenario: Scenario) -> EvalContext:
-        ctx = EvalContext(self.program, scenario)
+    def evaluate(self, scenario: Scenario, *, bounded: bool = True,
+                 forced: dict[tuple[str, tuple[str, ...]], bool] | None = None,
+                 lemmas: tuple[Fact, ...] = ()) -> EvalContext:
+        """Evaluate ``scenario``; ``bounded``: with the kb's constraints applied to its facts;
+        ``forced`` and ``lemmas``: what deciding by cases fixes (EvalContext.forced, .lemmas)."""
+        ctx = EvalContext(self.program, scenario, bounded=bounded, forced=dict(forced or {}), lemmas=lemmas)
         for k in sorted(self.by_stratum):
             idx = self.index[k]
             # semi-naive: after the first round, only matches using a fact new since the

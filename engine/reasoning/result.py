@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Diagnostic, InputError, Location
+from ..language.intervals import Interval, format_interval, is_interval_json
 from ..language.kb import CASE_TYPE
-from .provenance import (REPORTED_KINDS, BranchInfo, Catalog, Derivation, Mode, Role, RuleInfo, Status, Trace, TraceFact,
-                         from_plain, to_plain)
+from .provenance import (REPORTED_KINDS, Bound, BranchInfo, CaseSearch, Catalog, Derivation, Mode, Role, RuleInfo, Status,
+                         Trace, TraceFact, Unknown, from_plain, to_plain)
 
 __all__ = [
     "Result",
@@ -27,6 +28,10 @@ __all__ = [
     "Dependency",
     "DefeatRef",
     "OpenPoint",
+    "ByCases",
+    "CaseStatus",
+    "OpenQuestion",
+    "rebuild_with_cases",
     "ReportableType",
     "Conflict",
     "AssumptionNote",
@@ -43,6 +48,7 @@ __all__ = [
 
 SCHEMA_VERSION = 2
 STATUSES = tuple(Status)
+OUTCOME_KINDS = ("liability", "remedy", "action")  # what the user acts on
 
 
 def format_value(v: Any) -> str:
@@ -59,6 +65,10 @@ def format_value(v: Any) -> str:
         return v.isoformat()
     if isinstance(v, (list, tuple)):
         return ", ".join(format_value(x) for x in v)
+    if isinstance(v, dict) and is_interval_json(v):
+        return format_interval(v)
+    if isinstance(v, Interval):
+        return format_interval(v.to_json())
     return str(v)
 
 
@@ -85,12 +95,55 @@ class DefeatRef:
 
 @dataclass(frozen=True)
 class OpenPoint:
-    """An unknown attribute and the conclusion types whose status hangs on it."""
+    """An unknown attribute and the conclusion types whose status hangs on it.
+
+    ``decides`` names the undetermined conclusions that depend on it (their ids), ``order`` is
+    the attribute's place in the vocabulary (ties in the ranking of questions), ``askable``
+    whether the vocabulary gives it a question (or it is one of the case's dates)."""
 
     fact: str
     attribute: str
     question: dict[str, str]
     affects: tuple[str, ...]
+    decides: tuple[str, ...] = ()
+    order: int = 0
+    askable: bool = True
+
+
+@dataclass(frozen=True)
+class CaseStatus:
+    """A conclusion's status in one case of a case split (``leaf``: the case's id in
+    ``trace.cases.leaves``)."""
+
+    leaf: int
+    status: Status
+
+
+@dataclass(frozen=True)
+class ByCases:
+    """How deciding by cases settled (or did not settle) an undetermined conclusion: the
+    unknowns split while it was open (``over``), the rules split on whether they apply
+    (``rules``: an application whose own tests a range leaves open, such as an exception), its
+    status in each case that ended a branch of the search, whether every case was explored
+    (``complete``: no bound cut it short), and the conclusions taken as given when it was
+    decided (``given``: each shown before to hold in every case, so the cases then evaluated
+    start from it)."""
+
+    over: tuple[Unknown, ...]
+    cases: tuple[CaseStatus, ...]
+    complete: bool
+    rules: tuple[str, ...] = ()  # rules split on whether they apply (their own tests undecided)
+    given: tuple[str, ...] = ()  # conclusions taken as given, having been shown to hold in every case
+
+
+@dataclass(frozen=True)
+class OpenQuestion:
+    """A question the case leaves open, ranked: the open point, the undetermined conclusions
+    it decides (shown ones, or all with ``everything``), and how many."""
+
+    point: OpenPoint
+    conclusions: tuple[str, ...]
+    settles: int
 
 
 @dataclass(frozen=True)
@@ -172,6 +225,8 @@ class Conclusion:
     depends_on: list[Dependency] = field(default_factory=list)
     defeated_by: list[DefeatRef] = field(default_factory=list)
     derivations: list[str] = field(default_factory=list)
+    by_cases: ByCases | None = None
+    relevant: bool = True
 
     @property
     def fid(self) -> str:
@@ -269,6 +324,44 @@ class Result:
 
         return [c for c in self.conclusions if c.type == tname and matches(c)]
 
+    # ---- what the reader sees: relevance and the questions, ranked -------------------------------
+    def open_questions(self, everything: bool = False) -> list[OpenQuestion]:
+        """The questions the case leaves open, the most decisive first: for each unknown, the
+        undetermined conclusions it decides — those the report shows (``relevant``), or all of
+        them with ``everything`` — ranked by how many (then the vocabulary's order, then the
+        fact and attribute). A question that decides nothing shown is left out. This is the one
+        ranking of questions: the report groups its open points by it and ``consult`` asks in
+        its order."""
+        shown = {c.id for c in self.conclusions if c.status == Status.UNDETERMINED and (everything or c.relevant)
+                 and c.kind in REPORTED_KINDS}
+        out = []
+        for p in self.undetermined:
+            ids = tuple(i for i in p.decides if i in shown)
+            if ids:
+                out.append(OpenQuestion(p, ids, len(ids)))
+        out.sort(key=lambda q: (-q.settles, q.point.order, q.point.fact, q.point.attribute))
+        return out
+
+    def undetermined_groups(self, everything: bool = False) -> list[tuple[OpenQuestion | None, list[Conclusion]]]:
+        """The undetermined conclusions the report shows (all with ``everything``), each under
+        the most decisive question that decides it (:meth:`open_questions`), the groups in
+        that order; conclusions no question of the case decides come last, under None."""
+        questions = self.open_questions(everything)
+        rank = {(q.point.fact, q.point.attribute): i for i, q in enumerate(questions)}
+        groups: dict[int, list[Conclusion]] = {}
+        for c in self.conclusions:
+            if c.status != Status.UNDETERMINED or c.kind not in REPORTED_KINDS or not (everything or c.relevant):
+                continue
+            ranks = [rank[(d.fact, d.attribute)] for d in c.depends_on if (d.fact, d.attribute) in rank]
+            groups.setdefault(min(ranks) if ranks else len(questions), []).append(c)
+        return [(questions[i] if i < len(questions) else None, groups[i]) for i in sorted(groups)]
+
+    def hidden_points(self) -> list[Conclusion]:
+        """The undetermined conclusions the report does not show by default: no outcome still
+        open hangs on them, or they are about someone the case does not name (``relevant``)."""
+        return [c for c in self.conclusions if c.status == Status.UNDETERMINED and c.kind in REPORTED_KINDS
+                and not c.relevant]
+
     def status_of(self, tname: str, **attrs: Any) -> str:
         """The best status of any conclusion of ``tname`` matching ``attrs``."""
         found = self.find(tname, **attrs)
@@ -297,7 +390,8 @@ class Result:
             "parameters": to_plain(self.parameters),
             "derivations": to_plain(self.trace.derivations),
             "trace": {"facts": derived, "rules": to_plain(self.trace.rules),
-                      "branches": to_plain(self.trace.branches), "best": dict(self.trace.best)},
+                      "branches": to_plain(self.trace.branches), "best": dict(self.trace.best),
+                      "bounds": to_plain(self.trace.bounds), "cases": to_plain(self.trace.cases)},
         }
 
     def to_json_text(self) -> str:
@@ -323,7 +417,8 @@ class Result:
             facts.update(from_plain(dict[str, TraceFact], tr["facts"]))
             trace = Trace(dict(sorted(facts.items())), from_plain(tuple[Derivation, ...], data["derivations"]),
                           from_plain(dict[str, RuleInfo], tr["rules"]), from_plain(dict[str, BranchInfo], tr["branches"]),
-                          dict(tr["best"]))
+                          dict(tr["best"]), from_plain(tuple[Bound, ...], tr.get("bounds", [])),
+                          from_plain(CaseSearch | None, tr.get("cases")))
             return cls(
                 case_id=case["id"], case_title=case["title"], dates=dict(case["dates"]),
                 perspective=case.get("perspective"), engine=data["engine"],
@@ -435,11 +530,32 @@ class _Builder:
                 out.add((u.fact, u.attribute))
             else:
                 out |= self.depends(u.fact, stack)
+                out |= self.range_deps(u.fact, u.attribute, stack)
         for p in d.premises:
             if not self.certain(p):
                 out |= self.depends(p, stack)
         for b in d.blockers:
             out |= self.depends(b, stack)
+        return out
+
+    def range_deps(self, fid: str, attr: str, stack: frozenset[str]) -> set[tuple[str, str]]:
+        """The input attributes a derived range (``fid.attr``) was computed from: what would
+        narrow it."""
+        key = f"{fid}.{attr}"
+        if key in stack:
+            return set()
+        out: set[tuple[str, str]] = set()
+        for d in self.live_by.get(fid, []):
+            for src in d.sources:
+                if src.conclusion != fid or src.attribute != attr:
+                    continue
+                for u in src.inputs:
+                    f = self.facts.get(u.fact)
+                    if f is not None and f.role == Role.INPUT:
+                        out.add((u.fact, u.attribute))
+                    else:
+                        out |= self.range_deps(u.fact, u.attribute, stack | {key})
+                        out |= self.depends(u.fact, stack | {key})
         return out
 
     def question(self, fid: str, attr: str) -> dict[str, str]:
@@ -504,27 +620,9 @@ class _Builder:
                 ds = [d for d in self.live_by.get(fid, []) if status == Status.UNDETERMINED or d.mode == Mode.CERTAIN]
                 c = self.conclusion(fact, status, ds)
             conclusions.append(c)
-        order = {s: i for i, s in enumerate(STATUSES)}
-        kind_order = {k: i for i, k in enumerate(REPORTED_KINDS + ("intermediate",))}
-
-        def attr_key(c: Conclusion) -> tuple[tuple[int, str], ...]:
-            # attributes in the vocabulary's declared order: parts 1, 2, 3; steps by their order
-            out = []
-            for name in kb.types[c.type].attributes:
-                v = c.attributes.get(name)
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    out.append((1, f"{v:030.6f}"))
-                else:
-                    out.append((0, "") if v is None else (1, json.dumps(v, ensure_ascii=False)))
-            return tuple(out)
-
-        conclusions.sort(key=lambda c: (kind_order.get(c.kind, 9), order[c.status], c.type, attr_key(c), c.id))
+        self.sort(conclusions)
+        self.relevance(conclusions)
         present = {c.type for c in conclusions if c.status in (Status.HOLDS, Status.UNDETERMINED)}
-        points: dict[tuple[str, str], tuple[dict[str, str], set[str]]] = {}
-        for c in conclusions:
-            if c.status == Status.UNDETERMINED:
-                for dep in c.depends_on:
-                    points.setdefault((dep.fact, dep.attribute), (dep.question, set()))[1].add(c.type)
         used_rules = {d.rule for d in trace.derivations}
         params: dict[tuple[str, str], ParameterUse] = {}
         for d in trace.derivations:
@@ -547,10 +645,108 @@ class _Builder:
             engine=engine, rulebase=RulebaseInfo(fingerprint, up_to, kb.name),
             disclaimer=f"Not legal advice; law as encoded up to {up_to}.",
             conclusions=conclusions, does_not_hold=self.does_not_hold(present), conflicts=self.conflicts(conclusions),
-            undetermined=[OpenPoint(f, a, q, tuple(sorted(types))) for (f, a), (q, types) in sorted(points.items())],
+            undetermined=self.open_points(conclusions),
             assumptions=assumptions, versions=self.versions(case["case_fact"], used_rules),
             parameters=[params[k] for k in sorted(params)], trace=trace,
         )
+
+    def relevance(self, conclusions: list[Conclusion]) -> None:
+        """Mark which undetermined conclusions the report shows (``relevant``): an outcome the
+        user acts on (a remedy, a liability, a step) that is still open, and every conclusion
+        such an outcome hangs on (a premise, or an exception that might apply, of one of its
+        possible derivations) — provided it is about what the case contains: each reference it
+        must have names an entity of the case. The rest can no longer change what the user is
+        told; the report counts them in one line."""
+        support: set[str] = set()
+        for c in conclusions:
+            if c.status == Status.UNDETERMINED and c.kind in OUTCOME_KINDS and self.about_case(c):
+                support |= self.support(c.id)
+        for c in conclusions:
+            c.relevant = c.status != Status.UNDETERMINED or (
+                c.kind in REPORTED_KINDS and c.id in support and self.about_case(c))
+
+    def about_case(self, c: Conclusion) -> bool:
+        t = self.kb.types.get(c.type)
+        for name, a in (t.attributes.items() if t else ()):
+            if a.type != "ref":
+                continue
+            v = c.attributes.get(name)
+            if v is None:
+                if a.required:
+                    return False  # about someone the case does not name
+                continue
+            f = self.facts.get(f"{a.to}:{v}")
+            if f is None or f.role != Role.INPUT:
+                return False
+        return True
+
+    def support(self, fid: str, stack: frozenset[str] = frozenset()) -> set[str]:
+        """``fid`` and the possible facts its possible derivations rest on."""
+        cache: dict[str, set[str]] = self.__dict__.setdefault("_support", {})
+        if fid in cache:
+            return cache[fid]
+        out = {fid}
+        if fid in stack or self.certain(fid):
+            return out
+        stack = stack | {fid}
+        for d in self.live_by.get(fid, []):
+            if d.mode != Mode.POSSIBLE:
+                continue
+            for p in d.premises + d.blockers:
+                if not self.certain(p):
+                    out |= self.support(p, stack)
+            for u in d.assumptions:
+                f = self.facts.get(u.fact)
+                if f is not None and f.role != Role.INPUT:
+                    out |= self.support(u.fact, stack)
+        cache[fid] = out
+        return out
+
+    def sort(self, conclusions: list[Conclusion]) -> None:
+        """In report order: by kind, status, type, then attributes in the vocabulary's order."""
+        kb = self.kb
+        order = {s: i for i, s in enumerate(STATUSES)}
+        kind_order = {k: i for i, k in enumerate(REPORTED_KINDS + ("intermediate",))}
+
+        def attr_key(c: Conclusion) -> tuple[tuple[int, str], ...]:
+            # attributes in the vocabulary's declared order: parts 1, 2, 3; steps by their order
+            out = []
+            for name in kb.types[c.type].attributes:
+                v = c.attributes.get(name)
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    out.append((1, f"{v:030.6f}"))
+                else:
+                    out.append((0, "") if v is None else (1, json.dumps(v, ensure_ascii=False, sort_keys=True)))
+            return tuple(out)
+
+        conclusions.sort(key=lambda c: (kind_order.get(c.kind, 9), order[c.status], c.type, attr_key(c), c.id))
+
+    def open_points(self, conclusions: list[Conclusion]) -> list[OpenPoint]:
+        """Every unknown some undetermined conclusion depends on, with the conclusions it decides."""
+        points: dict[tuple[str, str], tuple[dict[str, str], set[str], list[str]]] = {}
+        for c in conclusions:
+            if c.status == Status.UNDETERMINED:
+                for dep in c.depends_on:
+                    entry = points.setdefault((dep.fact, dep.attribute), (dep.question, set(), []))
+                    entry[1].add(c.type)
+                    entry[2].append(c.id)
+        return [OpenPoint(f, a, q, tuple(sorted(types)), tuple(sorted(set(ids))), *self.place(f, a))
+                for (f, a), (q, types, ids) in sorted(points.items())]
+
+    def place(self, fid: str, attr: str) -> tuple[int, bool]:
+        """(the attribute's position in the vocabulary, whether it has a question to ask)."""
+        order: dict[tuple[str, str], int] | None = self.catalog.__dict__.get("_vocab_order")
+        if order is None:
+            order = {}
+            for t in self.kb.types.values():
+                for a in t.attributes:
+                    order[(t.name, a)] = len(order)
+            object.__setattr__(self.catalog, "_vocab_order", order)
+        fact = self.facts.get(fid)
+        tname = fact.type if fact else ""
+        t = self.kb.types.get(tname)
+        a = t.attributes.get(attr) if t else None
+        return order.get((tname, attr), 10**6), bool(a is not None and (a.question or tname == CASE_TYPE))
 
     def does_not_hold(self, present: set[str]) -> list[ReportableType]:
         """The reportable types not present: the few present ones are cut out of the shared,
@@ -605,3 +801,47 @@ def build_result(trace: Trace, catalog: Catalog, *, case_id: str, case_title: st
             "perspective": case_fact.get("perspective") if case_fact else None}
     return _Builder(trace, catalog).build(case, engine, fingerprint)
 
+
+
+def rebuild_with_cases(result: Result, outcomes: dict[str, tuple[Any, ...]], search: CaseSearch,
+                       catalog: Catalog) -> Result:
+    """``result`` with the outcome of deciding by cases (:mod:`.cases`): per conclusion id,
+    (status, unknowns split, status per case, complete, unknowns that still matter, the
+    attributes' values over the cases where it holds). The trace records the search."""
+    import dataclasses
+
+    trace = dataclasses.replace(result.trace, cases=search)
+    b = _Builder(trace, catalog)
+    conclusions = []
+    for c in result.conclusions:
+        out = outcomes.get(c.id)
+        if out is None:
+            conclusions.append(dataclasses.replace(c))  # a copy: relevance is marked anew
+            continue
+        status, over, rules, given, leaves, complete, decisive, merged = out
+        c = dataclasses.replace(c, by_cases=ByCases(over, tuple(CaseStatus(i, Status(st)) for i, st in leaves),
+                                                    complete, rules, given))
+        if status == Status.UNDETERMINED:
+            keep = {(d.fact, d.attribute) for d in c.depends_on}
+            still = [v for v in decisive if b.facts.get(v[0]) is not None and b.facts[v[0]].role == Role.INPUT]
+            if still:
+                c.depends_on = [Dependency(f, a, b.question(f, a)) for f, a in sorted(set(still) | (keep & set(still)))]
+        else:
+            c.status = status
+            c.depends_on = []
+            if status == Status.HOLDS and merged:
+                attrs = dict(c.attributes)
+                for k, v in merged.items():
+                    if k not in attrs or isinstance(attrs[k], dict):
+                        attrs[k] = v
+                c.attributes = dict(sorted(attrs.items()))
+                best = trace.derivation(trace.best[c.id]) if c.id in trace.best else None
+                fact = trace.facts.get(c.id)
+                if best is not None and fact is not None:
+                    c.explanation = b.explanation(best, dataclasses.replace(fact, attributes=c.attributes))
+        conclusions.append(c)
+    b.sort(conclusions)
+    b.relevance(conclusions)
+    present = {c.type for c in conclusions if c.status in (Status.HOLDS, Status.UNDETERMINED)}
+    return dataclasses.replace(result, conclusions=conclusions, trace=trace, does_not_hold=b.does_not_hold(present),
+                               conflicts=b.conflicts(conclusions), undetermined=b.open_points(conclusions))

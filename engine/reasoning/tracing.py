@@ -16,8 +16,8 @@ from ..language.kb import CASE_TYPE, KB
 from ..language.program import AUX_PREFIX, DEFEAT_PREFIX, Branch, Program
 from ..language.values import json_value
 from .evaluate import L, EvalContext, Firing
-from .provenance import (REPORTED_KINDS, BranchInfo, Catalog, DatedRule, Derivation, ExceptionCheck, Mode, ParamRead,
-                         Reportable, Role, RuleInfo, Trace, TraceFact, Unknown)
+from .provenance import (REPORTED_KINDS, Bound, BranchInfo, Catalog, DatedRule, Derivation, ExceptionCheck, Mode,
+                         ParamRead, RangeSource, Reportable, Role, RuleInfo, Trace, TraceFact, Unknown)
 
 __all__ = ["trace_of", "catalog_of", "firing_id"]
 
@@ -90,10 +90,11 @@ def trace_of(ctx: EvalContext, *, check_exceptions: bool = True) -> Trace:
     rule of each conclusion's best derivation are analysed (why they did not apply)."""
     program, store = ctx.program, ctx.store
     kb = program.kb
-    inputs = {f.fid for f in ctx.scenario.facts}
+    stated = {f.fid: f for f in ctx.scenario.facts}
+    inputs = set(stated)
     facts: dict[str, TraceFact] = {}
     for fid in sorted(store.facts):
-        f = store.facts[fid]
+        f = stated.get(fid) or store.facts[fid]  # an input fact as the case states it
         mode = Mode.CERTAIN if fid in store.certain else (Mode.POSSIBLE if fid in store.possible else None)
         facts[fid] = TraceFact(fid, f.type, _role(f.type, kb, fid in inputs), mode,
                                {k: json_value(v) for k, v in f.attrs})
@@ -115,11 +116,13 @@ def trace_of(ctx: EvalContext, *, check_exceptions: bool = True) -> Trace:
             parameters=tuple(ParamRead(n, d, json_value(v), s) for n, d, v, s in fr.params),
             assumptions=tuple(Unknown(f, a) for f, a in fr.assumptions), blockers=fr.blockers,
             conclusions=fr.produced, defeated_by=tuple(sorted({program.branch(u).rule.uid for u in fr.defeated_by})),
-            records=fr.records, bindings={k: json_value(v) for k, v in fr.bindings}))
+            records=fr.records, bindings={k: json_value(v) for k, v in fr.bindings},
+            sources=tuple(RangeSource(c, a, tuple(Unknown(f, x) for f, x in src)) for c, a, src in fr.sources)))
     best = _best(facts, derivations, branches)
     if check_exceptions:
         derivations = _with_exception_checks(ctx, facts, derivations, best)
-    return Trace(facts, tuple(derivations), dict(sorted(rules.items())), dict(sorted(branches.items())), best)
+    bounds = tuple(Bound(b.fact, b.attribute, json_value(b.value), b.constraints) for b in ctx.bounds)
+    return Trace(facts, tuple(derivations), dict(sorted(rules.items())), dict(sorted(branches.items())), best, bounds)
 
 
 def _best(facts: dict[str, TraceFact], derivations: list[Derivation], branches: dict[str, BranchInfo]

@@ -18,7 +18,7 @@ from ..reasoning.compare import Change
 from ..reasoning.provenance import BranchAnalysis, ChangeSearch, Mode, Role, Status, TraceFact, to_plain
 from ..reasoning.result import Conclusion, Result, format_value
 from .handles import handle_of, parse_spec
-from .text import cite_label
+from .text import cases_line, cite_label
 
 __all__ = ["parse_spec", "select", "why_lines", "why_not_lines", "what_if_lines", "WhyStep", "WhyAnswer",
            "why_answer", "why_answer_lines", "why_answer_json", "why_not_json", "what_if_json", "MSG"]
@@ -118,6 +118,7 @@ class WhyStep:
     premises: tuple[str, ...] = ()
     exceptions: tuple[dict[str, Any], ...] = ()
     truncated: bool = False  # below the depth bound: not followed further
+    cases: str = ""  # how deciding by cases settled it ("" if it was not split)
     reads: dict[str, list[str]] = field(default_factory=dict)  # premise -> the attributes the rule read of it
 
 
@@ -144,7 +145,8 @@ def _step(result: Result, kb: KB, fid: str, lang: str, depth: int, max_depth: in
     status = c.status if c else (Status.HOLDS if fact.mode == Mode.CERTAIN else Status.UNDETERMINED)
     h = handle_of(result, kb, fid) if c is not None else None
     base = dict(fact=fid, type=fact.type, role="derived", title=_t(t.title, lang) if t else fact.type,
-                status=str(status), text=_fact_text(fact), handle=h.name if h else "", number=h.number if h else 0)
+                status=str(status), text=_fact_text(fact), handle=h.name if h else "", number=h.number if h else 0,
+                cases=cases_line(result, c) if c is not None else "")
     d = result.best_derivation(fid)
     if d is None:
         return WhyStep(**base)  # type: ignore[arg-type]
@@ -254,6 +256,8 @@ def why_answer_lines(answer: WhyAnswer, lang: str = "en") -> list[str]:
         out.append(f"{indent}- {label}{s.handle or s.text}")
         if s.handle and s.text.replace(" ", "") != s.handle.replace(" ", ""):
             out.append(f"{indent}    {s.text}")
+        if s.cases and fid not in seen:
+            out.append(f"{indent}    {s.cases}")
         if fid in seen:
             out.append(f"{indent}    {_m('explained-above', lang)}")
             return

@@ -104,30 +104,23 @@ class Summary:
 # ---- the open questions ---------------------------------------------------------------------
 
 
-def open_questions(result: Result, kb: KB, lang: str = "en") -> list[OpenQuestion]:
-    """The questions that would settle what is open, most decisive first: the unknown case
-    attributes that undetermined conclusions depend on, ranked by how many conclusions each
-    affects (ties: the order of the result's list of open points).
-
-    This is the one place that decides which open questions the reader is shown; it is where
-    a finer relevance ranking (deciding by cases) plugs in."""
+def open_questions(result: Result, kb: KB, lang: str = "en", everything: bool = False) -> list[OpenQuestion]:
+    """The questions that would settle what is open, most decisive first, in the result's one
+    ranking (:meth:`~kzcopyright.engine.reasoning.result.Result.open_questions`: for each
+    unknown, the undetermined conclusions the report shows that it decides — after deciding by
+    cases, so only what really depends on it — ties in vocabulary order); with ``everything``
+    the points the report only counts as well. ``affects`` is how many it decides, ``refs``
+    the report entries concerned."""
     cat, _ = load_catalogue(kb)
     labels = cat.labels if cat is not None else {}
     numbers = {h.id: h.number for h in handles(result, kb)}
-    count: dict[tuple[str, str], list[str]] = {}
-    for c in result.conclusions:
-        if c.status == Status.UNDETERMINED:
-            for d in c.depends_on:
-                count.setdefault((d.fact, d.attribute), []).append(c.id)
-    order = {(u.fact, u.attribute): i for i, u in enumerate(result.undetermined)}
     out = []
-    for u in result.undetermined:
-        ids = count.get((u.fact, u.attribute), [])
+    for oq in result.open_questions(everything):
+        u = oq.point
         ftype = u.fact.split(":", 1)[0]
         label = _t(labels.get(f"{ftype}.{u.attribute}", {}), lang) or _t(u.question, lang) or u.attribute
-        out.append(OpenQuestion(u.fact, u.attribute, label, _t(u.question, lang), len(ids),
-                                tuple(sorted(numbers[i] for i in ids if i in numbers))))
-    out.sort(key=lambda q: (-q.affects, order[(q.fact, q.attribute)]))
+        out.append(OpenQuestion(u.fact, u.attribute, label, _t(u.question, lang), oq.settles,
+                                tuple(sorted(numbers[i] for i in oq.conclusions if i in numbers))))
     return out
 
 

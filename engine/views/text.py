@@ -16,7 +16,7 @@ from ..reasoning.result import Conclusion, Result, format_value
 from .handles import Handle, handles
 from .summary import open_questions, refs_text, summarize, summary_lines
 
-__all__ = ["report_lines", "value_labels", "cite_label", "conclusion_type_lines", "MSG"]
+__all__ = ["report_lines", "value_labels", "cite_label", "cases_line", "conclusion_type_lines", "MSG"]
 
 WIDTH = 80
 
@@ -45,6 +45,11 @@ MSG: dict[str, dict[str, str]] = {
     "conflicts": {"en": "Conflicts", "ru": "Противоречия"},
     "open-heading": {"en": "Still undetermined — what would decide it", "ru": "Еще не определено — что решит"},
     "affects": {"en": "affects {list}", "ru": "влияет на {list}"},
+    "hidden-1": {"en": "1 further point depends on facts the case does not give: --all shows it",
+                 "ru": "Еще 1 пункт зависит от фактов, которых нет в деле: --all покажет его"},
+    "hidden": {"en": "{n} further points depend on facts the case does not give: --all shows them",
+               "ru": "Еще пунктов, зависящих от фактов, которых нет в деле: {n}; --all покажет их"},
+    "cases": {"en": "Decided by cases", "ru": "Решено перебором случаев"},
     "assumptions": {"en": "Assumptions made where the law is unsettled",
                     "ru": "Допущения там, где право не определено"},
     "parameters": {"en": "Parameters used", "ru": "Использованные параметры"},
@@ -105,7 +110,8 @@ def _ranges(numbers: list[int]) -> str:
     return refs_text(numbers)
 
 
-def entry_lines(h: Handle, c: Conclusion, kb: KB, lang: str, labels_of: dict[str, str]) -> list[str]:
+def entry_lines(h: Handle, c: Conclusion, kb: KB, lang: str, labels_of: dict[str, str],
+                result: Result | None = None) -> list[str]:
     """One numbered entry of the details: status and title, its name, the attributes its
     name does not give, the explanation, the law and what it depends on."""
     out: list[str] = []
@@ -129,17 +135,52 @@ def entry_lines(h: Handle, c: Conclusion, kb: KB, lang: str, labels_of: dict[str
     if c.status == "undetermined" and c.depends_on:
         qs = [f"{labels_of.get(f'{d.fact}.{d.attribute}', d.attribute)} ({d.fact}.{d.attribute})" for d in c.depends_on]
         out.extend(_wrap(_m("depends", lang, list="; ".join(qs)), "      "))
+    if result is not None and c.by_cases is not None and c.status != "undetermined":
+        out.extend(_wrap(cases_line(result, c), "      "))
     if c.defeated_by:
         out.extend(_wrap(_m("defeated-by", lang, list="; ".join(
             f"{d.rule} ({', '.join(cite_label(kb, x, lang) for x in d.citations)})" for d in c.defeated_by)), "      "))
     return out
 
 
-def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False) -> list[str]:
+def cases_line(result: Result, c: Conclusion) -> str:
+    """How deciding by cases settled ``c``, in words ("" if it was not split): "holds in every
+    case of work:program.author_alive (yes; no)"."""
+    bc = c.by_cases
+    if bc is None:
+        return ""
+    over = [f"{u.fact}.{u.attribute}" for u in bc.over] + [f"whether {r.split('@')[0]} applies" for r in bc.rules]
+    if bc.given and not over:
+        names = []
+        for gid in bc.given:
+            g = result.conclusion(gid)
+            names.append(f"{g.type}({', '.join(f'{k}={format_value(v)}' for k, v in sorted(g.attributes.items()))})"
+                         if g else gid)
+        head = {"holds": "holds", "does_not_hold": "does not hold"}.get(str(c.status), "is open")
+        return f"Decided by cases: {head} given what holds in every case: {'; '.join(names)}"
+    leaves = {leaf.id: leaf for leaf in (result.trace.cases.cases if result.trace.cases else ())}
+    shown = []
+    for cs in bc.cases[:6]:
+        leaf = leaves.get(cs.leaf)
+        vals = ", ".join(f"{a.split(' (')[0]} {'applies' if v is True else 'does not apply'}" if not f else
+                         f"{a}={format_value(v)}" for f, a, v in (leaf.values if leaf else ()))
+        shown.append(f"{vals or 'as stated'}: {cs.status.label}")
+    more = f"; … {len(bc.cases) - 6} more" if len(bc.cases) > 6 else ""
+    head = {"holds": "holds in every case", "does_not_hold": "holds in no case"}.get(
+        str(c.status), "depends on the case")
+    cut = "" if bc.complete else " (the search was cut short by its bound)"
+    return f"Decided by cases: {head} of {', '.join(over)} — {'; '.join(shown)}{more}{cut}"
+
+
+def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False, everything: bool = False
+                 ) -> list[str]:
+    """The report: the summary, then every numbered entry by kind. Undetermined points no open
+    outcome hangs on (``Conclusion.relevant``) are counted in one line unless ``everything``;
+    the open questions come in the result's ranking (the most decisive first)."""
     out: list[str] = []
     out.extend(_wrap(_m("case", lang, title=result.case_title, id=result.case_id), "  ", ""))
     if result.dates:
-        out.extend(_wrap(_m("dates", lang, dates=", ".join(f"{k} {v}" for k, v in sorted(result.dates.items()))),
+        out.extend(_wrap(_m("dates", lang, dates=", ".join(f"{k} {format_value(v)}" for k, v in sorted(result.dates.items()))),
                          "  ", ""))
     out.append("")
     out.extend(summary_lines(summarize(result, kb, lang), result, kb))
@@ -148,24 +189,30 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
     out.append("")
     hs = handles(result, kb)
     by_id = {h.id: h for h in hs}
-    questions = open_questions(result, kb, lang)
-    labels_of = {f"{q.fact}.{q.attribute}": q.label for q in questions}
+    questions = open_questions(result, kb, lang, everything)
+    labels_of = {f"{q.fact}.{q.attribute}": q.label for q in open_questions(result, kb, lang, True)}
     for kind, items in result.by_kind():
-        shown = [c for c in items if c.id in by_id]
+        shown = [c for c in items if c.id in by_id and (everything or c.relevant)]
         if not shown:
             continue
         out.extend(_heading(_m(kind, lang)))
         for c in shown:
-            out.extend(entry_lines(by_id[c.id], c, kb, lang, labels_of))
+            out.extend(entry_lines(by_id[c.id], c, kb, lang, labels_of, result))
         out.append("")
     missing = [h for h in hs if h.conclusion is None]
     if missing:
         titles = {d.type: d for d in result.does_not_hold}
         out.extend(_heading(_m("does-not-hold", lang)))
+        excluded: dict[str, list[Conclusion]] = {}
+        for c in result.conclusions:  # excluded by deciding by cases: say how
+            if c.status == "does_not_hold" and c.by_cases is not None:
+                excluded.setdefault(c.type, []).append(c)
         for h in missing:
             d = titles[h.type]
             out.extend(_wrap(f"{h.label} {_t(d.title, lang)} — {h.name} "
                              f"({'; '.join(cite_label(kb, x, lang) for x in d.citations)})", "    ", "  "))
+            for c in excluded.get(h.type, []):
+                out.extend(_wrap(cases_line(result, c), "      "))
         out.extend(_wrap(_m("does-not-hold-hint", lang), "  ", "  "))
         out.append("")
     if result.conflicts:
@@ -174,12 +221,15 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
             refs = _ranges([by_id[i].number for i in cf.conclusions if i in by_id])
             out.extend(_wrap(f"[{cf.status}] {' vs '.join(cf.types)} {refs}: rules {', '.join(cf.rules)}", "    ", "  "))
         out.append("")
-    if result.undetermined:
+    hidden = [] if everything else result.hidden_points()
+    if questions or hidden:
         out.extend(_heading(_m("open-heading", lang)))
         for q in questions:
             refs = _ranges(list(q.refs))
             out.extend(_wrap(f"{q.question or q.label} ({q.fact}.{q.attribute}; {_m('affects', lang, list=refs)})",
                              "    ", "  - "))
+        if hidden:
+            out.extend(_wrap(_m("hidden-1" if len(hidden) == 1 else "hidden", lang, n=len(hidden)), "    ", "  "))
         out.append("")
     if result.assumptions:
         out.extend(_heading(_m("assumptions", lang)))

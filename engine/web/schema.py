@@ -23,18 +23,40 @@ def _text(texts: dict[str, str]) -> str:
     return texts.get("en") or next(iter(texts.values()), "")
 
 
+_DAY = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+
+
+def _date_schema() -> dict[str, Any]:
+    """A date as a case may give it: a day, a year (2013 or "2013"), a month ("2016-07"), or a
+    range {"from": day, "to": day} (either side null for unbounded)."""
+    side = {"anyOf": [_DAY, {"type": "null"}]}
+    return {"anyOf": [_DAY, {"type": "integer", "minimum": 1, "maximum": 9999},
+                      {"type": "string", "pattern": r"^\d{4}(-\d{2})?$"},
+                      {"type": "object", "properties": {"from": side, "to": side}, "required": ["from", "to"],
+                       "additionalProperties": False}]}
+
+
+def _range_of(number: dict[str, Any]) -> dict[str, Any]:
+    """A number, or a range of it {"from": lo, "to": hi} (null for an unbounded side)."""
+    side = {"anyOf": [{"type": number["type"]}, {"type": "null"}]}
+    rng = {"type": "object", "properties": {"from": side, "to": side}, "required": ["from", "to"],
+           "additionalProperties": False}
+    return {"anyOf": [number, rng], **{k: v for k, v in number.items() if k.startswith("x-")}}
+
+
 def _value_schema(a: Any) -> dict[str, Any]:
     out: dict[str, Any]
     if a.type == "bool":
         out = {"type": "boolean"}
     elif a.type == "integer":
-        out = {"type": "integer"}
+        out = _range_of({"type": "integer"})
     elif a.type in NUMERIC_UNITS:
         out = {"type": "number"}
         if a.type in UNIT_NAMES:
             out["x-unit"] = UNIT_NAMES[a.type]
+        out = _range_of(out)
     elif a.type == "date":
-        out = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+        out = _date_schema()
     elif a.type == "enum":
         out = {"type": "string", "enum": list(a.values)}
     elif a.type == "list":
@@ -75,8 +97,8 @@ def case_schema(kb: KB) -> dict[str, Any]:
     if case_t is not None:
         for a in case_t.attributes.values():
             if a.type == "date":
-                dates[a.name] = {"anyOf": [{"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
-                                           {"type": "null"}], "description": _text(a.question) or _text(a.title)}
+                dates[a.name] = {"anyOf": [_date_schema(), {"type": "null"}],
+                                 "description": _text(a.question) or _text(a.title)}
             elif a.name == "perspective":
                 perspective = {"anyOf": [{"type": "string", "enum": list(a.values)}, {"type": "null"}],
                                "description": _text(a.question)}

@@ -2,9 +2,10 @@
 conclusion, most decisive first, and ends with the full analysis.
 
 A session starts from a partial case (or from a skeleton: an author, a work, a user and a
-use) and works on the three-valued result: every unknown attribute that some undetermined
-conclusion depends on is a candidate question; the one that the most undetermined
-conclusions depend on is asked next (ties: vocabulary order). Answers may be "unknown".
+use) and works on its result: every unknown that an undetermined conclusion the report shows
+depends on is a candidate question, ranked by the result itself (``Result.open_questions``:
+the one that decides the most shown conclusions first, ties in vocabulary order), so the
+interview asks in the order the report groups its open points. Answers may be "unknown".
 
 ``kb/interview.yaml`` says which questions come first (the side, the dates, who is who) and
 which answers settle others (``purpose: commercial`` makes the use commercial: not asked).
@@ -214,38 +215,32 @@ class Consultation:
         return self._result
 
     def candidates(self) -> list[Question]:
-        """The open questions, in the order they are asked: who is who (the names, from a
-        skeleton), then the plan's first questions while open (the side, the dates, the
-        user's kind), then the most decisive."""
+        """The questions still worth asking, in the order they are asked: who is who (the names,
+        from a skeleton), then the plan's first questions while open (the side, the dates, the
+        user's kind), then the result's own ranking
+        (:meth:`~kzcopyright.engine.reasoning.result.Result.open_questions`, the one the report
+        groups its open points by), then the questions of the points the report only counts;
+        less those answered "unknown" and those the vocabulary gives no question for."""
         r = self.result()
-        counts: dict[tuple[str, str], list[str]] = {}
-        for c in r.conclusions:
-            if c.status != "undetermined":
-                continue
-            for d in c.depends_on:
-                key = (d.fact, d.attribute)
-                counts.setdefault(key, []).append(c.fid)
-        order = self._vocab_order()
         first = {key: i for i, key in enumerate(self.plan.first)}
         types = {f.fid: f.type for f in self.scenario.facts}
-        # the case's dates and side (of the plan's first questions) are asked while open, even
-        # where no conclusion waits on them yet: they decide which law applies
-        for f in self.scenario.facts:
-            for t_name, a_name in self.plan.first:
-                if f.type == t_name == CASE_TYPE and not f.has(a_name):
-                    counts.setdefault((f.fid, a_name), [])
         out: list[Question] = []
-        for (fid, attr), fids in counts.items():
-            if (fid, attr) in self.skipped:
+        # the points the report shows first, then those it only counts ("--all")
+        ranked = r.open_questions()
+        listed = {(q.point.fact, q.point.attribute) for q in ranked}
+        ranked += [q for q in r.open_questions(everything=True) if (q.point.fact, q.point.attribute) not in listed]
+        for oq in ranked:
+            p = oq.point
+            if (p.fact, p.attribute) in self.skipped or not p.askable:
                 continue
-            fact = self.scenario.fact(fid)
-            if fact is None or fact.has(attr):
+            fact = self.scenario.fact(p.fact)
+            if fact is None:
                 continue
             t = self.rb.kb.types[fact.type]
-            a = t.attributes.get(attr)
-            if a is None or (not a.question and fact.type != CASE_TYPE):
+            a = t.attributes.get(p.attribute)
+            if a is None:
                 continue
-            concl = [c for c in r.conclusions if c.fid in set(fids)]
+            concl = [c for c in (r.conclusion(i) for i in oq.conclusions) if c is not None]
             why = tuple(sorted({f"{c.title.get(self.lang) or c.title.get('en')} ({', '.join(c.citations[:2])})"
                                 for c in concl}))
             reasons = tuple(sorted({f"{c.title.get(self.lang) or c.title.get('en')}"
@@ -254,10 +249,25 @@ class Consultation:
             choices = tuple((v, a.value_titles.get(v, {"en": v})) for v in a.values) if a.values else ()
             if a.type == "bool":
                 choices = (("yes", {"en": "yes", "ru": "да"}), ("no", {"en": "no", "ru": "нет"}))
-            out.append(Question(fid, attr, a.type, a.question or {"en": f"{t.title.get('en')}: {attr}?"}, a.help,
-                                choices, why, len(set(fids)), reasons))
-        out.sort(key=lambda q: (first.get((types.get(q.fact, ""), q.attribute), len(first)), -q.settles,
-                                order.get((types.get(q.fact, ""), q.attribute), 10**6), q.fact, q.attribute))
+            out.append(Question(p.fact, p.attribute, a.type, a.question or {"en": f"{t.title.get('en')}: {p.attribute}?"},
+                                a.help, choices, why, oq.settles, reasons))
+        asked = {(q.fact, q.attribute) for q in out}
+        # the case's dates and side (of the plan's first questions) are asked while open, even
+        # where no conclusion waits on them yet: they decide which law applies
+        for f in self.scenario.facts:
+            if f.type != CASE_TYPE:
+                continue
+            ct = self.rb.kb.types[CASE_TYPE]
+            for t_name, a_name in self.plan.first:
+                a = ct.attributes.get(a_name)
+                if (t_name != CASE_TYPE or f.has(a_name) or a is None or (f.fid, a_name) in self.skipped
+                        or (f.fid, a_name) in asked):
+                    continue
+                choices = tuple((v, a.value_titles.get(v, {"en": v})) for v in a.values) if a.values else ()
+                out.append(Question(f.fid, a_name, a.type, a.question or {"en": f"{ct.title.get('en')}: {a_name}?"},
+                                    a.help, choices, (), 0))
+        rank = {(q.fact, q.attribute): i for i, q in enumerate(out)}
+        out.sort(key=lambda q: (first.get((types.get(q.fact, ""), q.attribute), len(first)), rank[(q.fact, q.attribute)]))
         return self._name_questions() + out
 
     def _name_questions(self) -> list[Question]:
@@ -273,15 +283,6 @@ class Consultation:
                 continue
             out.append(Question(f.fid, NAME, "name", dict(prompt), {}, (), (), 0))
         return out
-
-    def _vocab_order(self) -> dict[tuple[str, str], int]:
-        order: dict[tuple[str, str], int] = {}
-        i = 0
-        for t in self.rb.kb.types.values():
-            for a in t.attributes:
-                order[(t.name, a)] = i
-                i += 1
-        return order
 
     def next_question(self) -> Question | None:
         qs = self.candidates()
@@ -447,8 +448,11 @@ class Consultation:
         facts: list[dict[str, Any]] = []
         dates: dict[str, Any] = {}
         perspective = None
+        from ..language.intervals import Interval
+
         for f in self.named_scenario().facts:
-            attrs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in f.attrs}
+            attrs = {k: (list(v) if isinstance(v, tuple) else v.to_json() if isinstance(v, Interval) else v)
+                     for k, v in f.attrs}
             if f.type == CASE_TYPE:
                 perspective = attrs.pop("perspective", None)
                 attrs.pop("key", None)
@@ -495,8 +499,9 @@ def load_answers(path: Path, shown: str | None = None) -> dict[str, Any]:
         elif isinstance(value, plain):
             out[str(key)] = value
         else:
-            diags.error(data.val_loc(key), "bad-answers", f"the answer to '{key}' must be a value or a list of values",
-                        str(key))
+            shown_key = str(key).encode("unicode_escape").decode("ascii")  # one line, whatever the key holds
+            diags.error(data.val_loc(key), "bad-answers", f"the answer to '{shown_key}' must be a value or a list "
+                        "of values", shown_key)
     diags.raise_if_errors()
     return out
 
