@@ -44,6 +44,8 @@ _SWAP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 @dataclass(frozen=True)
 class Constraint:
+    """One relation the world imposes on a case's dates or numbers (kb/constraints.yaml): for facts of ``for_type`` (where ``when`` holds), ``left`` ``op`` ``right``; it narrows unknown values to ranges and refuses a case that contradicts it."""
+
     id: str
     title: dict[str, str]
     for_type: str
@@ -53,6 +55,7 @@ class Constraint:
     when: tuple[tuple[str, Any], ...] = ()
 
     def text(self, lang: str = "en") -> str:
+        """The constraint's title in ``lang`` (English, then its id, where missing)."""
         return self.title.get(lang) or self.title.get("en") or self.id
 
 

@@ -55,6 +55,8 @@ class ExprError(Exception):
 
 @dataclass(frozen=True)
 class Expr:
+    """A parsed expression of the rule language (a number, text, ``$variable``, function call, binary operation or negation), with the column it starts at for error messages."""
+
     kind: str  # num | str | var | call | bin | neg
     value: Any = None
     args: tuple[Expr, ...] = ()
@@ -159,10 +161,12 @@ class _Parser:
 
 
 def parse_expr(text: str) -> Expr:
+    """Parse ``text`` into an :class:`Expr`; raises ExprError with the column of the first problem."""
     return _Parser(text).parse()
 
 
 def variables(e: Expr) -> list[tuple[str, int]]:
+    """Every ``$variable`` of ``e`` with its column, in reading order (for the checker's unbound-variable errors)."""
     out: list[tuple[str, int]] = []
     if e.kind == "var":
         out.append((e.value, e.col))
@@ -172,6 +176,7 @@ def variables(e: Expr) -> list[tuple[str, int]]:
 
 
 def params_used(e: Expr) -> list[str]:
+    """The names of the parameters ``e`` reads with ``param("NAME", …)``, in reading order."""
     out = []
     if e.kind == "call" and e.value == "param" and e.args and e.args[0].kind == "str":
         out.append(e.args[0].value)
@@ -190,6 +195,7 @@ _FUNCS = {"param", "min", "max", "round", "floor", "ceil", "add_years", "add_mon
 
 
 def static_type_of(vtype: str) -> SType:
+    """The checker's static type of a vocabulary value type: a number with its unit, a date, a boolean, text, or another type by name."""
     if vtype in NUMERIC_UNITS:
         return ("num", unit_of(vtype))
     if vtype == "date":
@@ -202,6 +208,7 @@ def static_type_of(vtype: str) -> SType:
 
 
 def describe(t: SType) -> str:
+    """A static type in words for error messages ("tenge", "date", "bool" …)."""
     if t[0] == "num":
         return type_for_unit(t[1])
     return str(t[0] if t[0] != "other" else t[1])
@@ -519,6 +526,7 @@ def _round(x: Any) -> Fraction:
 
 
 def render(e: Expr) -> str:
+    """``e`` as text, fully parenthesised (for messages and the rule views)."""
     if e.kind == "num":
         return str(e.value)
     if e.kind == "str":
@@ -533,4 +541,5 @@ def render(e: Expr) -> str:
 
 
 def arg_names(args: Sequence[Expr]) -> list[str]:
+    """Each argument rendered as text (for messages naming a call's arguments)."""
     return [render(a) for a in args]

@@ -57,23 +57,28 @@ class Interval:
 
     @property
     def is_date(self) -> bool:
+        """Whether this is a range of dates (either bound a date)."""
         return isinstance(self.lo, _dt.date) or isinstance(self.hi, _dt.date)
 
     @property
     def empty(self) -> bool:
+        """Whether no value lies in the range (its bounds crossed, or met with an open side)."""
         if self.lo is None or self.hi is None:
             return False
         return bool(self.lo > self.hi or (self.lo == self.hi and (self.lo_open or self.hi_open)))
 
     @property
     def is_point(self) -> bool:
+        """Whether the range holds exactly one value (then it is that value, not a range)."""
         return self.lo is not None and self.lo == self.hi and not (self.lo_open or self.hi_open)
 
     @property
     def unbounded(self) -> bool:
+        """Whether neither side is bounded (nothing is known of the value)."""
         return self.lo is None and self.hi is None
 
     def contains(self, v: Any) -> bool:
+        """Whether ``v`` lies in the range, honouring open sides."""
         if self.lo is not None and (v < self.lo or (v == self.lo and self.lo_open)):
             return False
         if self.hi is not None and (v > self.hi or (v == self.hi and self.hi_open)):
@@ -81,9 +86,11 @@ class Interval:
         return True
 
     def with_stated(self, stated: bool) -> Interval:
+        """The same range marked as stated by the case (``stated``) or derived from constraints."""
         return self if self.stated == stated else Interval(self.lo, self.hi, self.lo_open, self.hi_open, stated)
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON form: ``{"from": lo, "to": hi}`` (``null`` for an unbounded side), with ``from_excluded``/``to_excluded`` for open sides."""
         from .values import json_value
 
         out: dict[str, Any] = {"from": json_value(self.lo), "to": json_value(self.hi)}
@@ -105,6 +112,7 @@ def lower(v: Any) -> tuple[Any, bool]:
 
 
 def upper(v: Any) -> tuple[Any, bool]:
+    """The upper bound of a value and whether it is excluded: a range's ``hi``, or a plain value itself."""
     if isinstance(v, Interval):
         return v.hi, v.hi_open
     return v, False
@@ -262,6 +270,7 @@ def parse_partial_date(value: Any) -> Interval | None:
 
 
 def is_interval_json(v: Any) -> bool:
+    """Whether ``v`` is the JSON form of a range (``from`` and ``to``, optionally the exclusion flags, nothing else)."""
     return isinstance(v, dict) and "from" in v and "to" in v and set(v) <= {"from", "to", "from_excluded", "to_excluded"}
 
 

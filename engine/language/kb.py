@@ -47,6 +47,8 @@ CASE_TYPE = "case"
 
 @dataclass(frozen=True)
 class Act:
+    """One legal act of kb/acts.yaml: its titles, number, date, time in force, official source and short names."""
+
     id: str
     title: dict[str, str]
     number: str
@@ -60,6 +62,8 @@ class Act:
 
 @dataclass(frozen=True)
 class Part:
+    """One part (paragraph) of an article: its number, its verbatim text per language, and its items."""
+
     number: str
     text: dict[str, str]
     items: tuple[str, ...]
@@ -67,6 +71,8 @@ class Part:
 
 @dataclass(frozen=True)
 class Article:
+    """One stored article of an act (kb/articles): titles, verbatim text per language with its sources, parts, amendments, whether the rules encode it, and where it was read."""
+
     act: str
     number: str
     title: dict[str, str]
@@ -84,11 +90,14 @@ class Article:
 
     @property
     def ref(self) -> str:
+        """The article's citation key, ``act/number`` (what rules cite)."""
         return f"{self.act}/{self.number}"
 
 
 @dataclass(frozen=True)
 class Attribute:
+    """One attribute of a fact type in the vocabulary: its value type, titles, the question the interview asks for it, help, allowed values with their titles, the type a reference points to, and whether it is required."""
+
     name: str
     type: str
     title: dict[str, str]
@@ -104,11 +113,14 @@ class Attribute:
 
     @property
     def is_entity_ref(self) -> bool:
+        """Whether the attribute refers to another fact (type ``ref``)."""
         return self.type == "ref"
 
 
 @dataclass(frozen=True)
 class FactType:
+    """A fact type of the vocabulary: an entity the case states or a conclusion the rules derive (``kind``), with its attributes, the types it contradicts and the attributes that make up its key."""
+
     name: str
     kind: str
     title: dict[str, str]
@@ -119,11 +131,14 @@ class FactType:
 
     @property
     def derived(self) -> bool:
+        """Whether facts of this type are derived by rules (every kind but ``entity``)."""
         return self.kind != "entity"
 
 
 @dataclass(frozen=True)
 class ParamValue:
+    """One dated value of a parameter: in force from ``start`` (to ``end``, or until the next value), with its source."""
+
     start: _dt.date
     end: _dt.date | None
     value: Any
@@ -134,6 +149,8 @@ class ParamValue:
 
 @dataclass(frozen=True)
 class Parameter:
+    """A dated parameter of kb/parameters (the MCI, a threshold, a limitation period): its type, title and values over time."""
+
     name: str
     type: str
     title: dict[str, str]
@@ -157,6 +174,7 @@ class Parameter:
         return pv.end if nxt is None else min(pv.end, nxt)
 
     def values_between(self, start: _dt.date | None, end: _dt.date | None) -> list[ParamValue]:
+        """The values in force at some day between ``start`` and ``end`` (either open), in date order."""
         out = []
         for i, pv in enumerate(self.values):
             last = self.effective_end(i)
@@ -179,6 +197,8 @@ class Parameter:
 
 @dataclass
 class KB:
+    """The loaded knowledge base: acts, articles, the vocabulary of fact types, dated parameters, the world's constraints, the files read, and the date the law is encoded up to."""
+
     root: Path
     name: str = "kzcopyright"
     encoded_up_to: _dt.date | None = None
@@ -190,6 +210,7 @@ class KB:
     constraints: tuple[Any, ...] = ()  # constraints.Constraint: what the world imposes on dates and numbers
 
     def article_for(self, citation: str) -> Article | None:
+        """The stored article a citation (``act/number/part…``) points to, or None."""
         parts = citation.split("/")
         if len(parts) < 2:
             return None

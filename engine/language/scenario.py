@@ -46,18 +46,23 @@ class Fact:
         object.__setattr__(self, "_d", dict(self.attrs))
 
     def get(self, name: str, default: Any = None) -> Any:
+        """The value of attribute ``name``, or ``default`` where the case does not give it."""
         return self._d.get(name, default)  # type: ignore[attr-defined]
 
     def has(self, name: str) -> bool:
+        """Whether the case gives attribute ``name`` (an unknown attribute is absent, never false)."""
         return name in self._d  # type: ignore[attr-defined]
 
     @property
     def as_dict(self) -> dict[str, Any]:
+        """The attributes as a new dict."""
         return dict(self.attrs)
 
 
 @dataclass
 class Scenario:
+    """One loaded case: its id and title, the facts (the case fact with its dates and perspective first), where it was read, its description and, in a test file, its expectations."""
+
     id: str
     title: str
     facts: list[Fact]
@@ -68,6 +73,7 @@ class Scenario:
     raw: Any = None
 
     def fact(self, fid: str) -> Fact | None:
+        """The fact with id ``fid`` (``type:key``), or None."""
         for f in self.facts:
             if f.fid == fid:
                 return f
@@ -129,6 +135,7 @@ def _as_plain(value: Any) -> Any:
 
 
 def scenario_from_data(data: Any, kb: KB, diags: Diagnostics, path: str, default_id: str) -> Scenario | None:
+    """Check and load one case from parsed YAML/JSON ``data`` against the vocabulary of ``kb``; problems go to ``diags`` with their location, and None is returned where the case cannot be used."""
     ck = Checker(diags, path)
     data = ck.mapping(data, "a case", default_id)
     if data is None:

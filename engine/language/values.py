@@ -62,14 +62,17 @@ SCALAR_TYPES = set(NUMERIC_UNITS) | {"bool", "enum", "date", "string", "ref", "l
 
 
 def is_numeric_type(t: str) -> bool:
+    """Whether ``t`` is a numeric value type (a number with a unit: tenge, MCI, days, years, integer …)."""
     return t in NUMERIC_UNITS
 
 
 def unit_of(t: str) -> tuple[tuple[str, int], ...]:
+    """The unit of numeric type ``t`` as sorted (base unit, exponent) pairs, for the checker's unit arithmetic."""
     return tuple(sorted(NUMERIC_UNITS[t].items()))
 
 
 def type_for_unit(unit: tuple[tuple[str, int], ...]) -> str:
+    """The numeric type name that has ``unit`` (or a written-out unit where none has it)."""
     for name, u in NUMERIC_UNITS.items():
         if name == "integer":
             continue
@@ -93,6 +96,7 @@ def canonical_number(x: Any) -> int | float:
 
 
 def canonical_value(vtype: str, value: Any) -> Any:
+    """``value`` in the one form the engine compares and prints: exact numbers, sorted unique lists, a one-point range as its value."""
     if isinstance(value, Interval):
         if value.is_point:
             return canonical_value(vtype, value.lo)
@@ -109,6 +113,7 @@ def canonical_value(vtype: str, value: Any) -> Any:
 
 
 def json_value(value: Any) -> Any:
+    """``value`` as plain JSON: ISO dates, ranges as ``{from, to}``, exact numbers as int or float, lists element by element."""
     if isinstance(value, Interval):
         return value.to_json()
     if isinstance(value, _dt.date):

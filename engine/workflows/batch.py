@@ -90,6 +90,7 @@ class BatchSummary:
 
     @property
     def types(self) -> dict[str, dict[str, int]]:
+        """The counts per conclusion type and status (``{type: {status: cases}}``), from the flat ``"type: status"`` counts."""
         out: dict[str, dict[str, int]] = {}
         for key, n in self.conclusions.items():
             t, _, status = key.partition(": ")
@@ -130,6 +131,7 @@ class BatchSummary:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        """The summary as printed by ``batch`` and written by ``--summary-only``: cases, errors, skipped, seconds, counts per type, the failed cases with their error line, warnings."""
         return {"cases": self.cases, "errors": self.errors, "skipped": self.skipped, "seconds": round(self.seconds, 3),
                 "types": {t: dict(sorted(v.items())) for t, v in sorted(self.types.items())},
                 "failed": [{"id": i, "error": line} for i, line in self.failed], "warnings": self.warnings}
@@ -155,6 +157,7 @@ class Item:
 
     @property
     def key(self) -> tuple[str, int, str]:
+        """What ``--resume`` keys a record by: the input file, the line number and the hash of the line (never the case id, which may repeat)."""
         return (self.file, self.line, self.digest)
 
 

@@ -102,6 +102,8 @@ SKELETON: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Question:
+    """One question of the interview: the fact and attribute it fills, its value type, text and help per language, the choices of an enumeration, the conclusions it can settle (``why``, ``reasons``) and how many (``settles``)."""
+
     fact: str
     attribute: str
     type: str
@@ -114,9 +116,11 @@ class Question:
 
     @property
     def id(self) -> str:
+        """The question's id as printed and as an answers file keys it: ``fact.attribute``."""
         return f"{self.fact}.{self.attribute}"
 
     def prompt(self, lang: str = "en") -> str:
+        """The question's text in ``lang`` (English where missing)."""
         return self.text.get(lang) or self.text.get("en") or f"{self.fact}: {self.attribute}?"
 
 
@@ -196,6 +200,7 @@ class Consultation:
     @classmethod
     def start(cls, rb: RuleBase, case: Any = None, *, engine: str = "python", lang: str = "en",
               perspective: str | None = None) -> Consultation:
+        """A consultation from a partial case (a dict as in a case file) or, with none, from the skeleton of an author, a work, a user and a use; ``perspective`` records whose side the user is on."""
         data = case if case is not None else dict(SKELETON)
         if perspective and isinstance(data, dict):
             data = dict(data, perspective=perspective)
@@ -204,12 +209,14 @@ class Consultation:
 
     @property
     def plan(self) -> _Plan:
+        """What kb/interview.yaml says (the first questions, the answers that imply others), loaded once."""
         if self._plan is None:
             self._plan = _load_plan(self.rb)
         return self._plan
 
     # ---- state -------------------------------------------------------------------------------
     def result(self) -> Result:
+        """The evaluation of the case as answered so far (cached until the next answer)."""
         if self._result is None:
             self._result = evaluate_case(self.rb, self.scenario, self.engine)
         return self._result
@@ -285,11 +292,13 @@ class Consultation:
         return out
 
     def next_question(self) -> Question | None:
+        """The question to ask next, or None when nothing open can still change the answer."""
         qs = self.candidates()
         return qs[0] if qs else None
 
     @property
     def done(self) -> bool:
+        """Whether no question is left worth asking."""
         return self.next_question() is None
 
     # ---- answers -------------------------------------------------------------------------------
@@ -445,6 +454,7 @@ class Consultation:
 
     # ---- output ------------------------------------------------------------------------------------
     def case_data(self) -> dict[str, Any]:
+        """The case as answered so far, in the form of a case file (dates, perspective, facts with their names), ranges in their JSON form."""
         facts: list[dict[str, Any]] = []
         dates: dict[str, Any] = {}
         perspective = None
@@ -471,6 +481,7 @@ class Consultation:
         return out
 
     def to_yaml(self) -> str:
+        """The case as answered so far as case-file YAML (what ``--save`` writes)."""
         return "# Saved by `kzcopyright consult`.\n" + yaml.safe_dump(self.case_data(), sort_keys=False,
                                                                       allow_unicode=True, width=100)
 
@@ -520,6 +531,7 @@ class InterviewEnd:
 
     @property
     def message_key(self) -> str:
+        """The id of the closing message for how the interview ended (complete, done, or stopped)."""
         return {"complete": "complete", "done": "done"}.get(self.reason, "stopped")
 
 
@@ -642,6 +654,7 @@ class Interview:
                 self.say("  " + _m("now", lang, h=len(r.by_status("holds")), u=len(r.by_status("undetermined"))))
 
     def end_message(self, end: InterviewEnd) -> str:
+        """The closing line for ``end`` in the interview's language: how many questions were answered and why it stopped."""
         n = end.asked
         why = {"eof": "why-eof", "interrupt": "why-interrupt", "quit": "why-quit"}.get(end.reason, "why-quit")
         return _m(end.message_key, self.lang, n=n, s="s" if n != 1 else "", why=_m(why, self.lang))

@@ -85,6 +85,7 @@ class DaskPool:
         return self.waiting
 
     def submit(self, items: list[Any]) -> None:
+        """Queue one partition of input items; it is sent to the cluster as soon as fewer than ``in_flight`` are running."""
         self.waiting.append(items)
         self._send()
 
@@ -95,6 +96,7 @@ class DaskPool:
             self.futures[fut] = items
 
     def idle(self) -> bool:
+        """Whether no partition is waiting or running."""
         return not self.waiting and not self.futures
 
     def step(self, block: bool = True) -> None:
