@@ -632,6 +632,7 @@ def batch(project: Project, input_path: Path, output: Path | None, record: str, 
     finally:
         if counter is not None:
             counter.close()
+    summary.set_rulebase(rb)
     lines = summary.lines(rb.kb)
     if summary_only:
         if output is not None:

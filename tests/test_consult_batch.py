@@ -403,6 +403,33 @@ def test_batch_summary_only(tmp_path):
     assert res.exit_code == 2 and "--summary-only" in res.output
 
 
+def test_batch_summary_counts_the_rules_and_articles_the_caseload_applied(tmp_path):
+    """The summary's coverage: which rules and articles the cases exercised, the same from full
+    and compact records, and the same again when --resume reads them back (issue 17)."""
+    d = _small_dir(tmp_path)
+    docs = {}
+    for record in ("full", "compact"):
+        out = tmp_path / f"{record}.json"
+        res = CliRunner().invoke(cli, BASE + ["batch", str(d), "--summary-only", "-o", str(out), "--workers", "1",
+                                              "--engine", "python", "--record", record])
+        assert res.exit_code == 1, res.output
+        docs[record] = json.loads(out.read_text())["coverage"]
+    cov = docs["full"]
+    assert cov == docs["compact"]
+    assert cov["rules"]["copyright_law.16.2.reproduction"] == 2  # both good cases applied it
+    assert cov["articles"]["copyright_law/16"] == 2
+    rb = kzcopyright.load_rulebase(RULES, KB)
+    ids = {r.id for r in rb.rules}
+    assert set(cov["rules"]) | set(cov["rules_never_applied"]) == ids and not set(cov["rules"]) & set(cov["rules_never_applied"])
+    # the text summary says N of M, and --resume counts the records it keeps
+    out = tmp_path / "out.jsonl"
+    res = CliRunner().invoke(cli, BASE + ["batch", str(d), "-o", str(out), "--workers", "1", "--engine", "python",
+                                          "--record", "compact"])
+    assert f"{len(cov['rules'])} of {len(ids)} rules applied in at least one case" in res.stderr
+    again = kzcopyright.batch(d, out, rules=RULES, kb=KB, engine="python", workers=1, resume=True, record="compact")
+    assert again.skipped == 2 and again.rules == cov["rules"]
+
+
 @pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="the dask extra is not installed")
 def test_dask_executor_gives_the_local_pools_bytes(tmp_path):
     """batch --executor dask on a local cluster of 2 workers: byte-identical output to the local

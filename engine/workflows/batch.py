@@ -66,7 +66,11 @@ MSG: dict[str, dict[str, str]] = {
     "failed": {"en": "Failed cases ({n}):"},
     "failed-more": {"en": "  … and {n} more: every one is an error record in {output}"},
     "warnings-more": {"en": "warning: … and {n} more repeated case ids"},
+    "coverage": {"en": "Coverage of the law by this caseload: {r} of {rt} rules applied in at least one case, "
+                       "{a} of {at} articles cited by the rules"},
+    "coverage-none": {"en": "  never applied: {list}"},
 }
+RULE_KEY, ARTICLE_KEY = "rule=", "article="  # summary keys of the coverage (beside "type: status")
 
 
 def _m(key: str, **kw: Any) -> str:
@@ -87,6 +91,35 @@ class BatchSummary:
     warnings: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     output: str = ""
+    coverage: Counter[str] = field(default_factory=Counter)  # "rule=ID" / "article=ACT/N" -> cases
+    all_rules: tuple[str, ...] = ()  # the rule base's rule ids and articles, for "N of M"
+    all_articles: tuple[str, ...] = ()
+
+    def set_rulebase(self, rb: Any) -> None:
+        """Give the rule base the run used, so that coverage says "N of M" and names the rules
+        and articles no case applied."""
+        self.all_rules = tuple(sorted({r.id for r in rb.rules}))
+        self.all_articles = tuple(sorted({"/".join(c.split("/")[:2]) for r in rb.rules for c in r.cite
+                                          if len(c.split("/")) >= 2}))
+
+    def add(self, keys: list[str]) -> None:
+        """Count one evaluated case's summary keys: its conclusions' (type, status) pairs and
+        the rules and articles it applied."""
+        for k in keys:
+            if k.startswith((RULE_KEY, ARTICLE_KEY)):
+                self.coverage[k] += 1
+            else:
+                self.conclusions[k] += 1
+
+    @property
+    def rules(self) -> dict[str, int]:
+        """Rule id -> the number of cases in which it was applied (a derivation not withdrawn)."""
+        return {k[len(RULE_KEY):]: n for k, n in sorted(self.coverage.items()) if k.startswith(RULE_KEY)}
+
+    @property
+    def articles(self) -> dict[str, int]:
+        """Article (``act/number``) -> the number of cases in which a rule citing it was applied."""
+        return {k[len(ARTICLE_KEY):]: n for k, n in sorted(self.coverage.items()) if k.startswith(ARTICLE_KEY)}
 
     @property
     def types(self) -> dict[str, dict[str, int]]:
@@ -125,6 +158,14 @@ class BatchSummary:
                 out.append(f"  {ident}: {line}")
             if self.errors > MAX_FAILED:
                 out.append(_m("failed-more", n=self.errors - MAX_FAILED, output=self.output or "the output"))
+        if self.all_rules and self.cases > self.errors:
+            rules, articles = self.rules, self.articles
+            out.append(_m("coverage", r=len(rules), rt=len(self.all_rules), a=len(articles),
+                          at=len(self.all_articles) or len(articles)))
+            never = [r for r in self.all_rules if r not in rules]
+            if never:
+                shown = ", ".join(never[:12]) + (f", … {len(never) - 12} more" if len(never) > 12 else "")
+                out.append(_m("coverage-none", list=shown))
         out.extend(self.warnings[:MAX_WARNINGS])
         if len(self.warnings) > MAX_WARNINGS:
             out.append(_m("warnings-more", n=len(self.warnings) - MAX_WARNINGS))
@@ -134,7 +175,10 @@ class BatchSummary:
         """The summary as printed by ``batch`` and written by ``--summary-only``: cases, errors, skipped, seconds, counts per type, the failed cases with their error line, warnings."""
         return {"cases": self.cases, "errors": self.errors, "skipped": self.skipped, "seconds": round(self.seconds, 3),
                 "types": {t: dict(sorted(v.items())) for t, v in sorted(self.types.items())},
-                "failed": [{"id": i, "error": line} for i, line in self.failed], "warnings": self.warnings}
+                "failed": [{"id": i, "error": line} for i, line in self.failed], "warnings": self.warnings,
+                "coverage": {"rules": self.rules, "articles": self.articles,
+                             "rules_never_applied": [r for r in self.all_rules if r not in self.rules],
+                             "articles_never_cited": [a for a in self.all_articles if a not in self.articles]}}
 
 
 # ---- input ------------------------------------------------------------------------------------
@@ -375,7 +419,30 @@ def _summary_keys(doc: dict[str, Any]) -> list[str]:
             keys.add(f"{c['type']}: {c['status']}")
             if c["status"] in ("holds", "undetermined"):
                 keys.add(f"{c['type']}: {REACHED}")
+    # the rules and articles the case applied: a compact record lists them, a full one has its derivations
+    rules, articles = doc.get("rules"), doc.get("articles")
+    if not isinstance(rules, list) or not isinstance(articles, list):
+        rules, articles = _applied([d for d in doc.get("derivations", []) if isinstance(d, dict)])
+    keys.update(RULE_KEY + str(r) for r in rules)
+    keys.update(ARTICLE_KEY + str(a) for a in articles)
     return sorted(keys)
+
+
+def _applied(derivations: list[Any]) -> tuple[list[str], list[str]]:
+    """The rule ids and the articles (``act/number``) of the derivations not withdrawn by an
+    exception (dicts of a record, or :class:`Derivation` objects)."""
+    rules: set[str] = set()
+    articles: set[str] = set()
+    for d in derivations:
+        get = d.get if isinstance(d, dict) else (lambda k, d=d: getattr(d, k))
+        if get("defeated_by"):
+            continue
+        rules.add(str(get("rule")).split("@")[0])
+        for c in get("citations") or ():
+            bits = str(c).split("/")
+            if len(bits) >= 2:
+                articles.add(f"{bits[0]}/{bits[1]}")
+    return sorted(rules), sorted(articles)
 
 
 def compact_record(result: Any, kb: Any) -> dict[str, Any]:
@@ -399,9 +466,11 @@ def compact_record(result: Any, kb: Any) -> dict[str, Any]:
                 deadlines.append({"type": c.type, "status": str(c.status), "name": name, "date": v})
     from ..reasoning.result import SCHEMA_VERSION
 
+    rules, articles = _applied(list(result.trace.derivations))
     return {"record": "compact", "schema_version": SCHEMA_VERSION, "engine": result.engine,
             "rulebase": {"fingerprint": result.rulebase.fingerprint, "encoded_up_to": result.rulebase.encoded_up_to},
-            "conclusions": conclusions, "amounts": amounts, "deadlines": deadlines}
+            "conclusions": conclusions, "amounts": amounts, "deadlines": deadlines,
+            "rules": rules, "articles": articles}
 
 
 def _stamp(doc: dict[str, Any], item: Item) -> dict[str, Any]:
@@ -889,7 +958,7 @@ def run_batch(
                 if len(summary.failed) < MAX_FAILED:
                     summary.failed.append(_failure(rec))
             else:
-                summary.conclusions.update(rec[1])
+                summary.add(rec[1])
         if not summary_only:
             # records are copied from the spool files one at a time: the output is never held whole
             # in memory (a result is tens of kilobytes; a batch may have hundreds of thousands)
