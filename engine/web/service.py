@@ -211,10 +211,11 @@ class Service:
         text = json.dumps([scenario.id, scenario.title, facts, engine], ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    def run(self, job: str, *args: Any) -> Any:
-        """Run a job on a worker within the limits; pool failures become ApiErrors."""
+    def run(self, job: str, *args: Any, time_factor: float = 1.0) -> Any:
+        """Run a job on a worker within the limits (``time_factor`` times the time limit, for a
+        job that is slow by nature, such as laying out a PDF); pool failures become ApiErrors."""
         try:
-            return self.pool.run(job, args, self.limits.time_limit, self.limits.queue_wait)
+            return self.pool.run(job, args, self.limits.time_limit * time_factor, self.limits.queue_wait)
         except Busy as exc:
             raise ApiError(503, "busy", str(exc), {"Retry-After": "5"}) from None
         except Timeout as exc:
@@ -452,7 +453,8 @@ class Service:
 
     def memo_pdf(self, scenario: Scenario, lang: str, engine: str | None = None) -> bytes:
         """The memo of a case as a PDF, made by a worker; 501 where WeasyPrint is missing."""
-        data = self.run("memo_pdf", self._portable(scenario), self.engine_for(engine), lang)
+        # laying out a memo of some 20 pages takes WeasyPrint several seconds more than the analysis
+        data = self.run("memo_pdf", self._portable(scenario), self.engine_for(engine), lang, time_factor=3.0)
         if isinstance(data, str):
             raise ApiError(501, "pdf-unavailable", data)
         return bytes(data)
