@@ -1,0 +1,290 @@
+"""A cache of checked and compiled rule bases on disk, as JSON data.
+
+Loading the bundled rule base parses about 45 YAML files, checks them and compiles the program
+(with the networkx import the checker needs): most of a fresh ``kzcopyright analyze``. A rule
+base that loaded without errors is written to ``$XDG_CACHE_HOME/kzcopyright`` (else
+``~/.cache/kzcopyright``; ``KZCOPYRIGHT_CACHE_DIR`` overrides it, ``KZCOPYRIGHT_CACHE=off``
+turns the cache off) under a key that hashes:
+
+* the format of this file and the Python version;
+* the source of every module of ``engine/`` (a new engine never reads an old entry);
+* the resolved rules and kb folders and the roots their locations are shown against;
+* the name and content of every file the loaders would read (the same walks).
+
+The entry is plain data: the object graph of the kb, rules, program and warnings written as
+tagged JSON (every mapping a list of pairs, dataclass instances by class name and fields, dates, tuples, paths, fractions,
+enum members; shared objects by reference). Only the classes of the rule language listed in
+:data:`_MODULES` can be rebuilt, none is imported by name from the file, and no code is
+stored: rules stay data. A missing, unreadable, corrupt or stale entry is ignored (the rule
+base is loaded from its files and the entry rewritten); writing is atomic (a temporary file
+renamed) and a failure to write is silent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import enum
+import hashlib
+import json
+import os
+import sys
+from fractions import Fraction
+from pathlib import Path, PurePath
+from typing import Any
+
+__all__ = ["cache_dir", "cache_key", "load_entry", "store_entry", "FORMAT"]
+
+FORMAT = 1
+_ENGINE = Path(__file__).resolve().parent
+_MODULES = ("errors", "language.kb", "language.model", "language.program", "language.expr",
+            "language.constraints", "language.intervals", "language.scenario")
+_classes: dict[str, type] | None = None
+_engine_digest: str | None = None
+
+
+def cache_dir() -> Path | None:
+    """The folder of the cache, or None when it is turned off."""
+    if os.environ.get("KZCOPYRIGHT_CACHE", "").lower() in ("off", "0", "no", "false"):
+        return None
+    own = os.environ.get("KZCOPYRIGHT_CACHE_DIR")
+    if own:
+        return Path(own)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kzcopyright"
+
+
+def _registry() -> dict[str, type]:
+    """The classes an entry may name: the dataclasses and enums of the rule language's modules."""
+    global _classes
+    if _classes is None:
+        import importlib
+
+        found: dict[str, type] = {}
+        for name in _MODULES:
+            mod = importlib.import_module(f"{__package__}.{name}")
+            for obj in vars(mod).values():
+                if isinstance(obj, type) and obj.__module__ == mod.__name__ and (
+                        dataclasses.is_dataclass(obj) or issubclass(obj, enum.Enum)):
+                    found[f"{name}.{obj.__qualname__}"] = obj
+        _classes = found
+    return _classes
+
+
+def _engine_sources() -> str:
+    """A digest of every module of the engine: an entry is only read by the code that wrote it."""
+    global _engine_digest
+    if _engine_digest is None:
+        h = hashlib.sha256()
+        for p in sorted(_ENGINE.rglob("*.py")):
+            h.update(p.relative_to(_ENGINE).as_posix().encode())
+            h.update(b"\0")
+            h.update(p.read_bytes())
+            h.update(b"\0")
+        _engine_digest = h.hexdigest()
+    return _engine_digest
+
+
+def cache_key(rules_dir: Path, kb_dir: Path, rule_root: Path, kb_root: Path) -> str | None:
+    """The key of the rule base in ``rules_dir`` and ``kb_dir`` (located against ``rule_root`` and
+    ``kb_root``), or None when its files cannot all be read plainly (then nothing is cached)."""
+    from .errors import Diagnostics
+    from .fileio import WalkTooLarge, find_files
+    from .language.rules import find_rule_files
+
+    try:
+        diags = Diagnostics()
+        rdir, kdir = rules_dir.resolve(), kb_dir.resolve()
+        paths = [kdir / "meta.yaml", kdir / "acts.yaml", kdir / "constraints.yaml"]
+        for sub in ("articles", "vocabulary", "parameters"):
+            if (kdir / sub).is_dir():
+                found, skipped = find_files(kdir / sub, (".yaml",))
+                if skipped:
+                    return None
+                paths.extend(found)
+        if not rdir.is_dir():
+            return None
+        paths.extend(find_rule_files(rdir, diags))
+        if diags.items:
+            return None
+        h = hashlib.sha256()
+        for part in (str(FORMAT), sys.version, _engine_sources(), str(rdir), str(kdir), str(rule_root),
+                     str(kb_root)):
+            h.update(part.encode())
+            h.update(b"\0")
+        for p in paths:
+            h.update(str(p).encode())
+            h.update(b"\0")
+            if os.path.lexists(p):
+                if not p.is_file():
+                    return None
+                h.update(b"F")
+                h.update(p.read_bytes())
+            h.update(b"\0")
+        return h.hexdigest()[:32]
+    except (OSError, WalkTooLarge, ValueError):
+        return None
+    except Exception:  # noqa: BLE001 - a key that cannot be made only means no cache
+        return None
+
+
+# ---- encoding ----------------------------------------------------------------------------------
+
+class _Unencodable(Exception):
+    pass
+
+
+def _encode(root: Any) -> Any:
+    """``root`` as tagged JSON data; shared dataclass instances, lists and dicts by reference."""
+    names = {cls: name for name, cls in _registry().items()}
+    counts: dict[int, int] = {}
+    keep: list[Any] = []
+
+    def count(o: Any) -> None:
+        stack = [o]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, (list, dict)) or type(x) in names and not isinstance(x, enum.Enum):
+                i = id(x)
+                if i in counts:
+                    counts[i] += 1
+                    continue
+                counts[i] = 1
+                keep.append(x)
+                if isinstance(x, list):
+                    stack.extend(x)
+                elif isinstance(x, dict):
+                    stack.extend(x.keys())
+                    stack.extend(x.values())
+                else:
+                    stack.extend(vars(x).values())
+            elif isinstance(x, (tuple, set, frozenset)):
+                stack.extend(x)
+
+    count(root)
+    ids: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def enc(x: Any) -> Any:
+        t = type(x)
+        if x is None or t is bool or t is int or t is str or t is float:
+            return x
+        if isinstance(x, enum.Enum):
+            name = names.get(t)
+            if name is None:
+                raise _Unencodable(t)
+            return {"E": [name, x.value]}
+        if t is _dt.date:
+            return {"D": x.isoformat()}
+        if t is tuple:
+            return {"t": [enc(v) for v in x]}
+        if t is Fraction:
+            return {"F": [x.numerator, x.denominator]}
+        if isinstance(x, PurePath):
+            return {"P": str(x)}
+        if t is set or t is frozenset:
+            return {"s" if t is set else "S": [enc(v) for v in x]}
+        if t is list or t is dict or t in names:
+            i = id(x)
+            if i in ids:
+                if i in open_:
+                    raise _Unencodable("a cycle")
+                return {"r": ids[i]}
+            out: dict[str, Any] = {}
+            if counts.get(i, 1) > 1:
+                ids[i] = len(ids)
+                out["i"] = ids[i]
+            open_.add(i)
+            if t is list:
+                out["l"] = [enc(v) for v in x]
+            elif t is dict:  # keys of any kind, and never read as tags
+                out["d"] = [[enc(k), enc(v)] for k, v in x.items()]
+            else:
+                out["o"] = names[t]
+                out["f"] = [[k, enc(v)] for k, v in vars(x).items()]
+            open_.discard(i)
+            return out
+        raise _Unencodable(t)
+
+    return enc(root)
+
+
+def _decoder() -> Any:
+    classes = _registry()
+    refs: dict[int, Any] = {}
+
+    def hook(d: dict[str, Any]) -> Any:
+        if "o" in d:
+            cls = classes[d["o"]]
+            obj: Any = object.__new__(cls)
+            obj.__dict__.update(d["f"])  # a list of (field, value) pairs
+            value: Any = obj
+        elif "t" in d:
+            return tuple(d["t"])
+        elif "l" in d:
+            value = d["l"]
+        elif "d" in d:
+            value = dict(d["d"])
+        elif "r" in d:
+            return refs[d["r"]]
+        elif "D" in d:
+            return _dt.date.fromisoformat(d["D"])
+        elif "E" in d:
+            return classes[d["E"][0]](d["E"][1])
+        elif "P" in d:
+            return Path(d["P"])
+        elif "F" in d:
+            return Fraction(*d["F"])
+        elif "s" in d:
+            return set(d["s"])
+        elif "S" in d:
+            return frozenset(d["S"])
+        else:
+            return d  # the entry's own envelope
+        if "i" in d:
+            refs[d["i"]] = value
+        return value
+
+    return hook
+
+
+# ---- entries -------------------------------------------------------------------------------------
+
+def load_entry(key: str) -> dict[str, Any] | None:
+    """The cached parts (kb, rules, program, fingerprint, warnings) under ``key``, or None when
+    there is no usable entry (missing, unreadable, corrupt, or of another format)."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        text = (folder / f"rulebase-{key}.json").read_text(encoding="utf-8")
+        data = json.loads(text, object_hook=_decoder())
+        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
+            return None
+        parts = data["parts"]
+        if not isinstance(parts, dict) or set(parts) != {"kb", "rules", "program", "fingerprint", "warnings"}:
+            return None
+        return parts
+    except Exception:  # noqa: BLE001 - any problem with an entry only means it is rebuilt
+        return None
+
+
+def store_entry(key: str, parts: dict[str, Any]) -> bool:
+    """Write ``parts`` under ``key`` (atomically); False when they cannot be encoded or written."""
+    folder = cache_dir()
+    if folder is None:
+        return False
+    try:
+        data = {"format": FORMAT, "key": key, "parts": _encode(parts)}
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".rulebase-{key}.{os.getpid()}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, folder / f"rulebase-{key}.json")
+        return True
+    except Exception:  # noqa: BLE001 - a cache that cannot be written is no error
+        try:
+            tmp.unlink()  # type: ignore[possibly-undefined]
+        except Exception:  # noqa: BLE001
+            pass
+        return False
