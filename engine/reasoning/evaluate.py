@@ -20,6 +20,7 @@ import datetime as _dt
 import hashlib
 import json
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 from collections.abc import Iterable, Sequence
 
@@ -131,7 +132,45 @@ def _hashable(v: Any) -> Any:
     return tuple(v) if isinstance(v, list) else v
 
 
+_SIMPLE = (str, int, bool, type(None), _dt.date, Fraction)
+_IDS: dict[tuple[Any, ...], str] = {}
+_IDS_MAX = 50_000
+
+
+def _id_key(tname: str, attrs: dict[str, Any]) -> tuple[Any, ...] | None:
+    """A key for the memo of :func:`fact_id`: each value with its exact type, so that two keys
+    are equal only where the canonical JSON is (1, 1.0 and True differ; a float by its repr);
+    None for a value of another kind (an interval), which is not memoised."""
+    key: list[Any] = [tname]
+    for k, v in attrs.items():
+        t = type(v)
+        if t in _SIMPLE:
+            key.append((k, t, v))
+        elif t is float:
+            key.append((k, t, repr(v)))
+        elif t is list or t is tuple:
+            if not all(type(e) in _SIMPLE for e in v):
+                return None
+            key.append((k, t, tuple((type(e), e) for e in v)))
+        else:
+            return None
+    return tuple(key)
+
+
 def fact_id(tname: str, attrs: dict[str, Any]) -> str:
+    """The id of a derived fact: its type and a hash of its canonical attributes (memoised)."""
+    key = _id_key(tname, attrs)
+    if key is not None:
+        fid = _IDS.get(key)
+        if fid is None:
+            if len(_IDS) >= _IDS_MAX:
+                _IDS.clear()
+            fid = _IDS[key] = _fact_id(tname, attrs)
+        return fid
+    return _fact_id(tname, attrs)
+
+
+def _fact_id(tname: str, attrs: dict[str, Any]) -> str:
     canon = json.dumps([tname, sorted((k, json_value(v)) for k, v in attrs.items())], sort_keys=True,
                        ensure_ascii=False, separators=(",", ":"))
     return f"{tname}#{hashlib.sha256(canon.encode()).hexdigest()[:12]}"
