@@ -385,6 +385,37 @@ class EvalContext:
             new["$origin"] = origin
         return new
 
+    def match_lu(self, branch: Branch, pat: CPattern, fact: Fact, env: dict[str, Any]
+                 ) -> tuple[dict[str, Any], bool] | None:
+        """Match one positive pattern in mode U (as :meth:`match` does without recording), and
+        say whether it matches in mode L too: the extended bindings and True when no test was
+        left open and no bound attribute is unknown; None when it does not match at all. On a
+        match in both modes the bindings are the same."""
+        if fact.type != pat.type:
+            return None
+        sure = True
+        for t in pat.tests:
+            r = test_holds(t, fact, env, self.const_of(branch, t) if t.kind == "param" else None)
+            if r is None and t.kind == "var" and self.relations:
+                r = self._by_relation(branch, t, fact, env)
+            if r is False:
+                return None
+            if r is None:
+                sure = False
+        new = dict(env)
+        for var, attr in pat.binds:
+            if fact.has(attr):
+                new[var] = fact.get(attr)
+            else:
+                sure = False
+                new[var] = None
+        if pat.binds:
+            origin = dict(new.get("$origin", {}))
+            for var, attr in pat.binds:
+                origin[var] = (fact.fid, attr)
+            new["$origin"] = origin
+        return new, sure
+
     @staticmethod
     def _var_origin(branch: Branch, var: str, env: dict[str, Any]) -> tuple[str, str] | None:
         origin: dict[str, tuple[str, str]] = env.get("$origin", {})

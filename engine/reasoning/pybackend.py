@@ -10,7 +10,7 @@ from typing import Any
 from collections.abc import Iterator
 
 from .evaluate import L, U, EvalContext
-from ..language.program import Branch, Program
+from ..language.program import DEFEAT_PREFIX, Branch, Program
 from ..language.scenario import Fact, Scenario
 
 __all__ = ["PythonBackend"]
@@ -30,6 +30,14 @@ class PythonBackend:
         for k, bs in self.by_stratum.items():
             for b in bs:
                 self.index.setdefault(k, {}).setdefault(b.positives[0].type, []).append(b)
+        # the branches whose firings cannot add a fact of a type they read (neither a conclusion
+        # nor a defeat record): their premise tuples are found once, in mode U with which are also
+        # certain, since firing them in mode L cannot change what mode U finds
+        self.one_pass: set[str] = set()
+        for b in program.branches:
+            writes = {h.type for h in b.heads} | {DEFEAT_PREFIX + d.target for d in b.defeats}
+            if not writes & {p.type for p in b.positives}:
+                self.one_pass.add(b.uid)
 
     def evaluate(self, scenario: Scenario, *, bounded: bool = True,
                  forced: dict[tuple[str, tuple[str, ...]], bool] | None = None,
@@ -53,6 +61,14 @@ class PythonBackend:
                         continue  # nothing new it could match
                     if not all(by_type.get(p.type) for p in b.positives):
                         continue  # a condition on a kind of fact this case does not have
+                    if b.uid in self.one_pass:
+                        found = list(self._matches_lu(ctx, b, delta))
+                        for mode in (L, U):
+                            for premises, sure in found:
+                                if sure or mode == U:
+                                    for fact, _m in ctx.fire(b, mode, premises):
+                                        fresh.add(fact.fid)
+                        continue
                     for mode in (L, U):
                         for premises in list(self._matches(ctx, b, mode, delta)):
                             for fact, _m in ctx.fire(b, mode, premises):
@@ -61,6 +77,52 @@ class PythonBackend:
                     break
                 delta = fresh
         return ctx
+
+    def _matches_lu(self, ctx: EvalContext, b: Branch, delta: set[str] | None
+                    ) -> Iterator[tuple[list[Fact], bool]]:
+        """The premise tuples of :meth:`_matches` in mode U, in its order, each with whether it
+        is also a tuple of mode L (all its facts certain, no test open): the tuples of mode L
+        are those, in the same order, since on a match in both modes the bindings agree."""
+        store = ctx.store
+        certain, possible = store.certain, store.possible
+        pats = b.positives
+        n = len(pats)
+
+        def rec(i: int, env: dict[str, Any], chosen: list[Fact], new_at: int | None, sure: bool
+                ) -> Iterator[tuple[list[Fact], bool]]:
+            if i == n:
+                yield list(chosen), sure
+                return
+            pat = pats[i]
+            if pat.same_as is not None:
+                cands: list[str] = [chosen[int(pat.same_as[1:])].fid]
+                if new_at == i and delta is not None and cands[0] not in delta:
+                    return
+            else:
+                taken = {f.fid for f in chosen}
+                source = delta_by_type.get(pat.type, []) if new_at == i else ctx._candidates(pat, env)
+                cands = [x for x in source if x not in taken]
+            for fid in cands:
+                if fid not in possible:
+                    continue
+                f = store.facts[fid]
+                m = ctx.match_lu(b, pat, f, env)
+                if m is None:
+                    continue
+                chosen.append(f)
+                yield from rec(i + 1, m[0], chosen, new_at, sure and m[1] and fid in certain)
+                chosen.pop()
+
+        delta_by_type: dict[str, list[str]] = {}
+        if delta is None:
+            yield from rec(0, {}, [], None, True)
+            return
+        for f in sorted(delta):
+            delta_by_type.setdefault(store.facts[f].type, []).append(f)
+        delta_types = set(delta_by_type)
+        for pos, pat in enumerate(pats):
+            if pat.same_as is None and pat.type in delta_types:
+                yield from rec(0, {}, [], pos, True)
 
     def _matches(self, ctx: EvalContext, b: Branch, mode: str, delta: set[str] | None
                  ) -> Iterator[list[Fact]]:
