@@ -17,7 +17,8 @@ enum members; shared objects by reference). Only the classes of the rule languag
 :data:`_MODULES` can be rebuilt, none is imported by name from the file, and no code is
 stored: rules stay data. A missing, unreadable, corrupt or stale entry is ignored (the rule
 base is loaded from its files and the entry rewritten); writing is atomic (a temporary file
-renamed) and a failure to write is silent.
+renamed) and a failure to write is silent. The :data:`KEEP` most recently used entries are
+kept, older ones removed when an entry is written.
 """
 
 from __future__ import annotations
@@ -264,9 +265,31 @@ def load_entry(key: str) -> dict[str, Any] | None:
         parts = data["parts"]
         if not isinstance(parts, dict) or set(parts) != {"kb", "rules", "program", "fingerprint", "warnings"}:
             return None
+        try:
+            os.utime(folder / f"rulebase-{key}.json")  # recently used: kept by _prune
+        except OSError:
+            pass
         return parts
     except Exception:  # noqa: BLE001 - any problem with an entry only means it is rebuilt
         return None
+
+
+KEEP = 8  # entries kept: the most recently used; an entry is about 2 MB for the bundled rule base
+
+
+def _prune(folder: Path) -> None:
+    """Remove all but the :data:`KEEP` most recently used entries (each read touches its entry)."""
+    entries = []
+    for p in folder.glob("rulebase-*.json"):
+        try:
+            entries.append((p.stat().st_mtime, p))
+        except OSError:
+            pass
+    for _, p in sorted(entries, reverse=True)[KEEP:]:
+        try:
+            p.unlink()
+        except OSError:
+            pass
 
 
 def store_entry(key: str, parts: dict[str, Any]) -> bool:
@@ -281,6 +304,7 @@ def store_entry(key: str, parts: dict[str, Any]) -> bool:
         tmp = folder / f".rulebase-{key}.{os.getpid()}.tmp"
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, folder / f"rulebase-{key}.json")
+        _prune(folder)
         return True
     except Exception:  # noqa: BLE001 - a cache that cannot be written is no error
         try:

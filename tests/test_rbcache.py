@@ -4,6 +4,7 @@ or corrupt, never code."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -87,3 +88,15 @@ def test_cache_off_writes_nothing(cache, monkeypatch):
     monkeypatch.setenv("KZCOPYRIGHT_CACHE", "off")
     load_rulebase(RULES, KB)
     assert not Path(cache).exists()
+
+
+def test_old_entries_are_pruned(cache, monkeypatch):
+    load_rulebase(RULES, KB)
+    (entry,) = cache.glob("rulebase-*.json")
+    for i in range(rbcache.KEEP + 3):
+        old = cache / f"rulebase-old{i}.json"
+        old.write_text("{}", encoding="utf-8")
+        os.utime(old, (1_000_000 + i, 1_000_000 + i))
+    rbcache._prune(cache)
+    left = sorted(p.name for p in cache.glob("rulebase-*.json"))
+    assert len(left) == rbcache.KEEP and entry.name in left and "rulebase-old0.json" not in left
