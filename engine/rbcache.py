@@ -11,8 +11,9 @@ turns the cache off) under a key that hashes:
 * the resolved rules and kb folders and the roots their locations are shown against;
 * the name and content of every file the loaders would read (the same walks).
 
-The entry is plain data: the object graph of the kb, rules, program and warnings written as
-tagged JSON (every mapping a list of pairs, dataclass instances by class name and fields, dates, tuples, paths, fractions,
+The entry is plain data in two JSON lines: a head (format, key, the shapes of the objects: class
+name and fields) and the object graph of the kb, rules, program and warnings as tagged JSON
+(:func:`_encode`: dataclass instances by shape and field values, dates, tuples, paths, fractions,
 enum members; shared objects by reference). Only the classes of the rule language listed in
 :data:`_MODULES` can be rebuilt, none is imported by name from the file, and no code is
 stored: rules stay data. A missing, unreadable, corrupt or stale entry is ignored (the rule
@@ -36,7 +37,7 @@ from typing import Any
 
 __all__ = ["cache_dir", "cache_key", "load_entry", "store_entry", "FORMAT"]
 
-FORMAT = 1
+FORMAT = 2
 _ENGINE = Path(__file__).resolve().parent
 _MODULES = ("errors", "language.kb", "language.model", "language.program", "language.expr",
             "language.constraints", "language.intervals", "language.scenario")
@@ -135,36 +136,39 @@ class _Unencodable(Exception):
     pass
 
 
-def _encode(root: Any) -> Any:
-    """``root`` as tagged JSON data; shared dataclass instances, lists and dicts by reference."""
+def _encode(root: Any) -> tuple[list[list[Any]], Any]:
+    """(the shapes of the objects: class name and fields, ``root`` as tagged JSON data).
+
+    A mapping with text keys is a JSON object; other values are one-key objects whose key starts
+    with "~" (no key of the rule base's own mappings does; one that did would be written as
+    pairs): ``~o`` an object (its shape, then its fields' values), ``~t`` a tuple, ``~e`` an enum
+    member, ``~D`` a date, ``~P`` a path, ``~F`` a fraction, ``~s``/``~S`` sets, ``~l`` a shared
+    list, ``~d`` a mapping as pairs; ``~i`` numbers a shared value and ``~r`` refers to it."""
     names = {cls: name for name, cls in _registry().items()}
     counts: dict[int, int] = {}
-    keep: list[Any] = []
-
-    def count(o: Any) -> None:
-        stack = [o]
-        while stack:
-            x = stack.pop()
-            if isinstance(x, (list, dict)) or type(x) in names and not isinstance(x, enum.Enum):
-                i = id(x)
-                if i in counts:
-                    counts[i] += 1
-                    continue
-                counts[i] = 1
-                keep.append(x)
-                if isinstance(x, list):
-                    stack.extend(x)
-                elif isinstance(x, dict):
-                    stack.extend(x.keys())
-                    stack.extend(x.values())
-                else:
-                    stack.extend(vars(x).values())
-            elif isinstance(x, (tuple, set, frozenset)):
+    keep: list[Any] = []  # what was counted stays alive, so that no id is reused
+    stack = [root]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, dict)) or type(x) in names and not isinstance(x, enum.Enum):
+            i = id(x)
+            if i in counts:
+                counts[i] += 1
+                continue
+            counts[i] = 1
+            keep.append(x)
+            if isinstance(x, list):
                 stack.extend(x)
-
-    count(root)
+            elif isinstance(x, dict):
+                stack.extend(x.keys())
+                stack.extend(x.values())
+            else:
+                stack.extend(vars(x).values())
+        elif isinstance(x, (tuple, set, frozenset)):
+            stack.extend(x)
     ids: dict[int, int] = {}
     open_: set[int] = set()
+    shapes: dict[tuple[str, tuple[str, ...]], int] = {}
 
     def enc(x: Any) -> Any:
         t = type(x)
@@ -174,76 +178,95 @@ def _encode(root: Any) -> Any:
             name = names.get(t)
             if name is None:
                 raise _Unencodable(t)
-            return {"E": [name, x.value]}
+            return {"~e": [name, x.value]}
         if t is _dt.date:
-            return {"D": x.isoformat()}
+            return {"~D": x.isoformat()}
         if t is tuple:
-            return {"t": [enc(v) for v in x]}
+            return {"~t": [enc(v) for v in x]}
         if t is Fraction:
-            return {"F": [x.numerator, x.denominator]}
+            return {"~F": [x.numerator, x.denominator]}
         if isinstance(x, PurePath):
-            return {"P": str(x)}
+            return {"~P": str(x)}
         if t is set or t is frozenset:
-            return {"s" if t is set else "S": [enc(v) for v in x]}
+            return {"~s" if t is set else "~S": [enc(v) for v in x]}
         if t is list or t is dict or t in names:
             i = id(x)
             if i in ids:
                 if i in open_:
                     raise _Unencodable("a cycle")
-                return {"r": ids[i]}
-            out: dict[str, Any] = {}
-            if counts.get(i, 1) > 1:
+                return {"~r": ids[i]}
+            shared = counts.get(i, 1) > 1
+            if shared:
                 ids[i] = len(ids)
-                out["i"] = ids[i]
             open_.add(i)
+            out: Any
             if t is list:
-                out["l"] = [enc(v) for v in x]
-            elif t is dict:  # keys of any kind, and never read as tags
-                out["d"] = [[enc(k), enc(v)] for k, v in x.items()]
+                out = {"~l": [enc(v) for v in x]} if shared else [enc(v) for v in x]
+            elif t is dict:
+                if x and all(type(k) is str and not k.startswith("~") for k in x):
+                    out = {k: enc(v) for k, v in x.items()}
+                else:
+                    out = {"~d": [[enc(k), enc(v)] for k, v in x.items()]}
             else:
-                out["o"] = names[t]
-                out["f"] = [[k, enc(v)] for k, v in vars(x).items()]
+                fields = vars(x)
+                shape = shapes.setdefault((names[t], tuple(fields)), len(shapes))
+                out = {"~o": [shape] + [enc(v) for v in fields.values()]}
+            if shared:
+                out["~i"] = ids[i]
             open_.discard(i)
             return out
         raise _Unencodable(t)
 
-    return enc(root)
+    body = enc(root)
+    return [[name, list(fields)] for (name, fields), _ in sorted(shapes.items(), key=lambda kv: kv[1])], body
 
 
-def _decoder() -> Any:
+def _decoder(shapes: list[list[Any]]) -> Any:
+    """The ``object_hook`` that rebuilds what :func:`_encode` wrote, given its shapes."""
     classes = _registry()
+    built = [(classes[name], tuple(fields)) for name, fields in shapes]  # KeyError: not ours
     refs: dict[int, Any] = {}
 
     def hook(d: dict[str, Any]) -> Any:
-        if "o" in d:
-            cls = classes[d["o"]]
+        k = next(iter(d), None)
+        if k is None:
+            return d
+        if k[0] != "~":
+            if "~i" in d:
+                refs[d.pop("~i")] = d
+            return d
+        v = d[k]
+        if k == "~o":
+            cls, fields = built[v[0]]
             obj: Any = object.__new__(cls)
-            obj.__dict__.update(d["f"])  # a list of (field, value) pairs
+            obj.__dict__.update(zip(fields, v[1:]))
             value: Any = obj
-        elif "t" in d:
-            return tuple(d["t"])
-        elif "l" in d:
-            value = d["l"]
-        elif "d" in d:
-            value = dict(d["d"])
-        elif "r" in d:
-            return refs[d["r"]]
-        elif "D" in d:
-            return _dt.date.fromisoformat(d["D"])
-        elif "E" in d:
-            return classes[d["E"][0]](d["E"][1])
-        elif "P" in d:
-            return Path(d["P"])
-        elif "F" in d:
-            return Fraction(*d["F"])
-        elif "s" in d:
-            return set(d["s"])
-        elif "S" in d:
-            return frozenset(d["S"])
+        elif k == "~t":
+            return tuple(v)
+        elif k == "~e":
+            return classes[v[0]](v[1])
+        elif k == "~r":
+            return refs[v]
+        elif k == "~D":
+            return _dt.date.fromisoformat(v)
+        elif k == "~l":
+            value = v
+        elif k == "~d":
+            value = dict(v)
+        elif k == "~i":  # an empty shared mapping
+            value = {}
+        elif k == "~P":
+            return Path(v)
+        elif k == "~F":
+            return Fraction(*v)
+        elif k == "~s":
+            return set(v)
+        elif k == "~S":
+            return frozenset(v)
         else:
-            return d  # the entry's own envelope
-        if "i" in d:
-            refs[d["i"]] = value
+            raise ValueError(f"unknown tag {k}")
+        if "~i" in d:
+            refs[d["~i"]] = value
         return value
 
     return hook
@@ -259,10 +282,11 @@ def load_entry(key: str) -> dict[str, Any] | None:
         return None
     try:
         text = (folder / f"rulebase-{key}.json").read_text(encoding="utf-8")
-        data = json.loads(text, object_hook=_decoder())
-        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("key") != key:
+        head_text, _, body = text.partition("\n")
+        head = json.loads(head_text)
+        if not isinstance(head, dict) or head.get("format") != FORMAT or head.get("key") != key:
             return None
-        parts = data["parts"]
+        parts = json.loads(body, object_hook=_decoder(head["shapes"]))
         if not isinstance(parts, dict) or set(parts) != {"kb", "rules", "program", "fingerprint", "warnings"}:
             return None
         try:
@@ -298,8 +322,9 @@ def store_entry(key: str, parts: dict[str, Any]) -> bool:
     if folder is None:
         return False
     try:
-        data = {"format": FORMAT, "key": key, "parts": _encode(parts)}
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        shapes, body = _encode(parts)
+        text = (json.dumps({"format": FORMAT, "key": key, "shapes": shapes}, ensure_ascii=False, separators=(",", ":"))
+                + "\n" + json.dumps(body, ensure_ascii=False, separators=(",", ":")))
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".rulebase-{key}.{os.getpid()}.tmp"
         tmp.write_text(text, encoding="utf-8")

@@ -40,7 +40,8 @@ def test_entry_gives_the_same_rule_base_and_answers(cache, monkeypatch):
     built = load_rulebase(RULES, KB)
     entries = list(cache.glob("rulebase-*.json"))
     assert len(entries) == 1
-    json.loads(entries[0].read_text(encoding="utf-8"))  # plain JSON data
+    for line in entries[0].read_text(encoding="utf-8").splitlines():
+        json.loads(line)  # plain JSON data
     _fresh(monkeypatch)
     read = load_rulebase(RULES, KB)
     assert read is not built
@@ -55,19 +56,22 @@ def test_entry_gives_the_same_rule_base_and_answers(cache, monkeypatch):
 def test_corrupt_entry_is_ignored_and_rewritten(cache, monkeypatch):
     built = load_rulebase(RULES, KB)
     (entry,) = cache.glob("rulebase-*.json")
-    entry.write_text('{"format": 1, "key": "x", "parts": {"o": "nonsense"', encoding="utf-8")
+    head, _, body = entry.read_text(encoding="utf-8").partition("\n")
+    entry.write_text(head + "\n" + body[: len(body) // 2], encoding="utf-8")
     _fresh(monkeypatch)
     again = load_rulebase(RULES, KB)
     assert _graph(again) == _graph(built)
-    assert json.loads(entry.read_text(encoding="utf-8"))["format"] == rbcache.FORMAT
+    assert json.loads(entry.read_text(encoding="utf-8").partition("\n")[0])["format"] == rbcache.FORMAT
+    _fresh(monkeypatch)
+    assert _graph(load_rulebase(RULES, KB)) == _graph(built)
 
 
 def test_unknown_class_in_an_entry_is_not_built(cache, monkeypatch):
     load_rulebase(RULES, KB)
     (entry,) = cache.glob("rulebase-*.json")
     key = entry.stem.split("-", 1)[1]
-    entry.write_text(json.dumps({"format": rbcache.FORMAT, "key": key,
-                                 "parts": {"o": "os.system", "f": []}}), encoding="utf-8")
+    head = {"format": rbcache.FORMAT, "key": key, "shapes": [["os.system", []]]}
+    entry.write_text(json.dumps(head) + "\n" + json.dumps({"kb": {"~o": [0]}}), encoding="utf-8")
     assert rbcache.load_entry(key) is None
 
 
