@@ -398,7 +398,7 @@ def batch_throughput(workers: int, n: int) -> float:
             d["facts"][3]["use"]["damage_tenge"] = (i * 7919) % 4_000_000
             f.write(json.dumps(d) + "\n")
     s = run_batch(tmp / "in.jsonl", tmp / "out.jsonl", rules=str(ROOT / "rules"), kb=str(ROOT / "kb"),
-                  engine="python", workers=workers)
+                  engine="python", workers=workers, record="compact")
     shutil.rmtree(tmp, ignore_errors=True)
     return s.cases / s.seconds
 
@@ -473,7 +473,7 @@ def main() -> None:
           f"{cli_fresh_process(5):.2f} s")
     one = batch_throughput(1, args.batch_cases)
     two = batch_throughput(2, args.batch_cases)
-    print(f"batch, real rule base, {args.batch_cases} cases, damage varied: 1 worker {one:.0f} cases/s, "
+    print(f"batch --record compact, real rule base, {args.batch_cases} cases, damage varied: 1 worker {one:.0f} cases/s, "
           f"2 workers {two:.0f} cases/s ({two / one:.2f}x)")
 
 

@@ -17,6 +17,8 @@ __all__ = ["PythonBackend"]
 
 
 class PythonBackend:
+    """The plain-Python evaluator of one compiled program; :meth:`evaluate` returns the evaluation's context."""
+
     name = "python"
 
     def __init__(self, program: Program):
@@ -34,10 +36,16 @@ class PythonBackend:
         # nor a defeat record): their premise tuples are found once, in mode U with which are also
         # certain, since firing them in mode L cannot change what mode U finds
         self.one_pass: set[str] = set()
+        self.as_certain: set[str] = set()
+        self.pos_types = {b.uid: frozenset(p.type for p in b.positives) for b in program.branches}
         for b in program.branches:
             writes = {h.type for h in b.heads} | {DEFEAT_PREFIX + d.target for d in b.defeats}
             if not writes & {p.type for p in b.positives}:
                 self.one_pass.add(b.uid)
+                # ... and may take a certain firing's record for its firing in mode U when none
+                # of its firings can add what its negations or its rule's exceptions read
+                if not writes & ({p.type for p in b.negations} | {DEFEAT_PREFIX + b.rule.id}):
+                    self.as_certain.add(b.uid)
 
     def evaluate(self, scenario: Scenario, *, bounded: bool = True,
                  forced: dict[tuple[str, tuple[str, ...]], bool] | None = None,
@@ -57,15 +65,20 @@ class PythonBackend:
                 delta_types = {ctx.store.facts[f].type for f in delta} if delta is not None else None
                 by_type = ctx.store.by_type
                 for b in branches:
-                    if delta_types is not None and not any(p.type in delta_types for p in b.positives):
+                    ptypes = self.pos_types[b.uid]
+                    if delta_types is not None and delta_types.isdisjoint(ptypes):
                         continue  # nothing new it could match
-                    if not all(by_type.get(p.type) for p in b.positives):
+                    if not all(by_type.get(t) for t in ptypes):
                         continue  # a condition on a kind of fact this case does not have
                     if b.uid in self.one_pass:
                         found = list(self._matches_lu(ctx, b, delta))
+                        copy = b.uid in self.as_certain
                         for mode in (L, U):
-                            for premises, sure in found:
-                                if sure or mode == U:
+                            for premises, sure, env in found:
+                                if sure:  # the bindings are those of both modes: not matched again
+                                    for fact, _m in ctx.fire(b, mode, premises, env=env, as_certain=copy):
+                                        fresh.add(fact.fid)
+                                elif mode == U:
                                     for fact, _m in ctx.fire(b, mode, premises):
                                         fresh.add(fact.fid)
                         continue
@@ -79,19 +92,20 @@ class PythonBackend:
         return ctx
 
     def _matches_lu(self, ctx: EvalContext, b: Branch, delta: set[str] | None
-                    ) -> Iterator[tuple[list[Fact], bool]]:
+                    ) -> Iterator[tuple[list[Fact], bool, dict[str, Any]]]:
         """The premise tuples of :meth:`_matches` in mode U, in its order, each with whether it
-        is also a tuple of mode L (all its facts certain, no test open): the tuples of mode L
-        are those, in the same order, since on a match in both modes the bindings agree."""
+        is also a tuple of mode L (all its facts certain, no test open) and its bindings: the
+        tuples of mode L are those, in the same order, since on a match in both modes the
+        bindings agree."""
         store = ctx.store
         certain, possible = store.certain, store.possible
         pats = b.positives
         n = len(pats)
 
         def rec(i: int, env: dict[str, Any], chosen: list[Fact], new_at: int | None, sure: bool
-                ) -> Iterator[tuple[list[Fact], bool]]:
+                ) -> Iterator[tuple[list[Fact], bool, dict[str, Any]]]:
             if i == n:
-                yield list(chosen), sure
+                yield list(chosen), sure, env
                 return
             pat = pats[i]
             if pat.same_as is not None:
