@@ -758,15 +758,20 @@ class _Builder:
     def does_not_hold(self, present: set[str]) -> list[ReportableType]:
         """The reportable types not present: the few present ones are cut out of the shared,
         sorted list by slicing, so a large rule base costs a list copy, not a loop."""
-        entries, pos = self.catalog.reportable, self.catalog.reportable_pos
+        pos = self.catalog.reportable_pos
+        # one (frozen) entry per type for every result of the program, made on first use
+        entries: list[ReportableType] | None = self.catalog.__dict__.get("_not_holding")
+        if entries is None:
+            entries = [ReportableType(e.type, e.kind, e.title, e.rules, e.citations) for e in self.catalog.reportable]
+            object.__setattr__(self.catalog, "_not_holding", entries)
         cuts = sorted(pos[t] for t in present if t in pos)
-        out: list[Any] = []
+        out: list[ReportableType] = []
         start = 0
         for i in cuts:
             out += entries[start:i]
             start = i + 1
         out += entries[start:]
-        return [ReportableType(e.type, e.kind, e.title, e.rules, e.citations) for e in out]
+        return out
 
     def versions(self, case_fact: TraceFact | None, used: set[str]) -> list[VersionUse]:
         out = []
