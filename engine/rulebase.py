@@ -93,6 +93,7 @@ class RuleBase:
 
 
 _CACHE: dict[tuple[str, str, str], RuleBase] = {}
+_DISK_KEYS: dict[str, RuleBase] = {}  # rbcache key -> the rule base loaded or read under it
 
 
 def _display_root(path: Path) -> Path:
@@ -146,6 +147,20 @@ def _load_rulebase(rules_dir: Path | str | None, kb_dir: Path | str | None,
                    rule_files: list[Path] | None) -> RuleBase:
     rdir = Path(rules_dir) if rules_dir else default_rules_dir()
     kdir = Path(kb_dir) if kb_dir else default_kb_dir()
+    disk_key = None
+    if rule_files is None:
+        from . import rbcache
+
+        disk_key = rbcache.cache_key(rdir, kdir, _display_root(rdir), _display_root(kdir))
+        if disk_key is not None:
+            if disk_key in _DISK_KEYS:
+                return _DISK_KEYS[disk_key]
+            parts = rbcache.load_entry(disk_key)
+            if parts is not None:
+                rb = RuleBase(parts["kb"], parts["rules"], parts["program"], parts["fingerprint"], rdir, kdir,
+                              parts["warnings"])
+                _DISK_KEYS[disk_key] = rb
+                return rb
     diags = Diagnostics()
     kb = load_kb(kdir.resolve(), diags, display_root=_display_root(kdir))
     if any(d.code in ("no-such-dir", "not-a-kb") for d in diags.errors):
@@ -172,6 +187,12 @@ def _load_rulebase(rules_dir: Path | str | None, kb_dir: Path | str | None,
     rb = RuleBase(kb, rules, program, fp, rdir, kdir, diags.warnings)
     if rule_files is None:
         _CACHE[key] = rb
+    if disk_key is not None:
+        from . import rbcache
+
+        rbcache.store_entry(disk_key, {"kb": kb, "rules": rules, "program": program, "fingerprint": fp,
+                                       "warnings": list(diags.warnings)})
+        _DISK_KEYS[disk_key] = rb
     return rb
 
 

@@ -101,10 +101,12 @@ if _engine is not None:  # durable's engine module serialises every fact and rul
 
 
 def durable_available() -> bool:
+    """Whether durable_rules imported (it does not on Python ≥ 3.13)."""
     return _engine is not None
 
 
 def durable_import_error() -> str:
+    """The text of the error that kept durable_rules from importing ("" when it imported)."""
     return _IMPORT_ERROR
 
 
@@ -251,6 +253,7 @@ class Shard:
     patterns: dict[str, set[Any]] = field(default_factory=dict)  # fact type -> distinct patterns
 
     def fits(self, unit: Shard) -> bool:
+        """Whether ``unit`` can join this ruleset within durable_rules' limits (rules, types, shared patterns)."""
         return (len(self.branches) + len(unit.branches) <= SHARD_MAX_RULES
                 and len(self.types | unit.types) <= SHARD_MAX_TYPES
                 and all(self.shared[k] + n <= SHARD_MAX_SHARED for k, n in unit.shared.items())
@@ -258,6 +261,7 @@ class Shard:
                         for t, ps in unit.patterns.items()))
 
     def add(self, unit: Shard) -> None:
+        """Merge ``unit`` into this ruleset."""
         self.branches.extend(unit.branches)
         self.types |= unit.types
         self.shared.update(unit.shared)
@@ -399,6 +403,7 @@ class DurableBackend:
 
     @classmethod
     def for_program(cls, program: Program) -> DurableBackend:
+        """The backend for ``program``, registered with durable_rules once per rule base (by fingerprint)."""
         key = program.fingerprint or str(id(program))
         inst = cls._registered.get(key)
         if inst is None or inst.program is not program:
@@ -490,6 +495,7 @@ class DurableBackend:
             raise EvaluationError(f"durable_rules rejected a fact of type {d.get('t')}: {name}: {exc}") from exc
 
     def evaluate(self, scenario: Scenario, *, bounded: bool = True) -> EvalContext:
+        """Evaluate ``scenario`` through durable_rules; returns the evaluation's context (store, firings)."""
         ctx = EvalContext(self.program, scenario, bounded=bounded)
         self.ctx = ctx
         self.outbox = []

@@ -16,10 +16,12 @@ over an index, :mod:`.durable_backend` through durable_rules' Rete network. Both
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 from collections.abc import Iterable, Sequence
 
@@ -76,6 +78,7 @@ class Firing:
 
     @property
     def defeated(self) -> bool:
+        """Whether an exception defeated this application."""
         return bool(self.defeated_by)
 
 
@@ -112,6 +115,7 @@ class Store:
         return True
 
     def lookup(self, tname: str, attr: str, value: Any) -> list[str]:
+        """The ids of the facts of type ``tname`` whose ``attr`` equals ``value`` (an index built on first use)."""
         key = (tname, attr)
         idx = self.index.get(key)
         if idx is None:
@@ -124,6 +128,7 @@ class Store:
         return idx.get(_hashable(value), [])
 
     def in_mode(self, fid: str, mode: str) -> bool:
+        """Whether fact ``fid`` is in the store in ``mode`` (certain for L, possible for U)."""
         return fid in (self.certain if mode == L else self.possible)
 
 
@@ -131,7 +136,45 @@ def _hashable(v: Any) -> Any:
     return tuple(v) if isinstance(v, list) else v
 
 
+_SIMPLE = (str, int, bool, type(None), _dt.date, Fraction)
+_IDS: dict[tuple[Any, ...], str] = {}
+_IDS_MAX = 50_000
+
+
+def _id_key(tname: str, attrs: dict[str, Any]) -> tuple[Any, ...] | None:
+    """A key for the memo of :func:`fact_id`: each value with its exact type, so that two keys
+    are equal only where the canonical JSON is (1, 1.0 and True differ; a float by its repr);
+    None for a value of another kind (an interval), which is not memoised."""
+    key: list[Any] = [tname]
+    for k, v in attrs.items():
+        t = type(v)
+        if t in _SIMPLE:
+            key.append((k, t, v))
+        elif t is float:
+            key.append((k, t, repr(v)))
+        elif t is list or t is tuple:
+            if not all(type(e) in _SIMPLE for e in v):
+                return None
+            key.append((k, t, tuple((type(e), e) for e in v)))
+        else:
+            return None
+    return tuple(key)
+
+
 def fact_id(tname: str, attrs: dict[str, Any]) -> str:
+    """The id of a derived fact: its type and a hash of its canonical attributes (memoised)."""
+    key = _id_key(tname, attrs)
+    if key is not None:
+        fid = _IDS.get(key)
+        if fid is None:
+            if len(_IDS) >= _IDS_MAX:
+                _IDS.clear()
+            fid = _IDS[key] = _fact_id(tname, attrs)
+        return fid
+    return _fact_id(tname, attrs)
+
+
+def _fact_id(tname: str, attrs: dict[str, Any]) -> str:
     canon = json.dumps([tname, sorted((k, json_value(v)) for k, v in attrs.items())], sort_keys=True,
                        ensure_ascii=False, separators=(",", ":"))
     return f"{tname}#{hashlib.sha256(canon.encode()).hexdigest()[:12]}"
@@ -293,6 +336,7 @@ class EvalContext:
         return L if active else (None if active is False else U)
 
     def const_of(self, branch: Branch, test: CTest) -> Any:
+        """The value of the parameter a test of ``branch`` compares with."""
         return self.program.condition_param(branch.rule, test.value).value
 
     # ---- matching ---------------------------------------------------------------------------
@@ -345,6 +389,37 @@ class EvalContext:
                 origin[var] = (fact.fid, attr)
             new["$origin"] = origin
         return new
+
+    def match_lu(self, branch: Branch, pat: CPattern, fact: Fact, env: dict[str, Any]
+                 ) -> tuple[dict[str, Any], bool] | None:
+        """Match one positive pattern in mode U (as :meth:`match` does without recording), and
+        say whether it matches in mode L too: the extended bindings and True when no test was
+        left open and no bound attribute is unknown; None when it does not match at all. On a
+        match in both modes the bindings are the same."""
+        if fact.type != pat.type:
+            return None
+        sure = True
+        for t in pat.tests:
+            r = test_holds(t, fact, env, self.const_of(branch, t) if t.kind == "param" else None)
+            if r is None and t.kind == "var" and self.relations:
+                r = self._by_relation(branch, t, fact, env)
+            if r is False:
+                return None
+            if r is None:
+                sure = False
+        new = dict(env)
+        for var, attr in pat.binds:
+            if fact.has(attr):
+                new[var] = fact.get(attr)
+            else:
+                sure = False
+                new[var] = None
+        if pat.binds:
+            origin = dict(new.get("$origin", {}))
+            for var, attr in pat.binds:
+                origin[var] = (fact.fid, attr)
+            new["$origin"] = origin
+        return new, sure
 
     @staticmethod
     def _var_origin(branch: Branch, var: str, env: dict[str, Any]) -> tuple[str, str] | None:
@@ -435,17 +510,57 @@ class EvalContext:
         return sorted(set(defeating)), possible
 
     # ---- firing --------------------------------------------------------------------------
-    def fire(self, branch: Branch, mode: str, premises: Sequence[Fact]) -> list[tuple[Fact, str]]:
-        """Apply ``branch`` in ``mode`` to matched ``premises``; return new (fact, mode) pairs."""
+    def fire(self, branch: Branch, mode: str, premises: Sequence[Fact], *, env: dict[str, Any] | None = None,
+             as_certain: bool = False) -> list[tuple[Fact, str]]:
+        """Apply ``branch`` in ``mode`` to matched ``premises``; return new (fact, mode) pairs.
+
+        ``env``: the bindings of premises that match in both modes with no test open (the
+        python backend's enumeration has them), which spares matching them again.
+        ``as_certain`` (with ``env``, in mode U, for a branch whose firings add no fact of a type
+        its negations or its own exceptions read): when the firing in mode L of the same
+        premises is recorded and no fact those negations and exceptions read is only possible,
+        the firing in mode U is that record in mode U (:meth:`_as_certain`)."""
         force = self.forced.get((branch.uid, tuple(f.fid for f in premises))) if self.forced else None
         if force is False:
             return []  # this case is one where the application's open tests fail
         if force is True and mode == U and all(f.fid in self.store.certain for f in premises):
             # a case where its open tests pass: it applies certainly (then, as always, possibly)
-            return self._fire(branch, L, premises, True) + self._fire(branch, U, premises, False)
-        return self._fire(branch, mode, premises, force is True and mode == L)
+            return self._fire(branch, L, premises, True, env) + self._fire(branch, U, premises, False, env)
+        if as_certain and force is None and env is not None and mode == U:
+            done = self._as_certain(branch, premises)
+            if done is not None:
+                return done
+        return self._fire(branch, mode, premises, force is True and mode == L, env)
 
-    def _fire(self, branch: Branch, mode: str, premises: Sequence[Fact], lenient: bool) -> list[tuple[Fact, str]]:
+    def _as_certain(self, branch: Branch, premises: Sequence[Fact]) -> list[tuple[Fact, str]] | None:
+        """The firing in mode U of premises that match in both modes with no test open, taken
+        from the firing in mode L when that is what computing it would give; None otherwise.
+
+        That firing in mode L happened (its record exists), so the rule was certainly in force,
+        no negation was possibly blocked and every conclusion's value was known. With no fact
+        of a negated type or a defeat record of the rule only possible, mode U then finds the
+        same: no blocker, no assumption, no open comparison, the same defeats, the same
+        conclusions (already certain, so none is new)."""
+        prem = tuple(f.fid for f in premises)
+        store = self.store
+        if (branch.uid, U, prem) in store.firings:
+            return []
+        rec = store.firings.get((branch.uid, L, prem))
+        if rec is None:
+            return None
+        certain = store.certain
+        for t in [p.type for p in branch.negations] + [DEFEAT_PREFIX + branch.rule.id]:
+            for fid in store.by_type.get(t, ()):
+                if fid not in certain:
+                    return None
+        self.firing_count += 1
+        if self.firing_count > self.firing_limit:  # the depth is that of the firing in mode L
+            raise self._runaway(branch, premises, f"more than {self.firing_limit} rule applications")
+        store.firings[(branch.uid, U, prem)] = dataclasses.replace(rec, mode=U)
+        return []
+
+    def _fire(self, branch: Branch, mode: str, premises: Sequence[Fact], lenient: bool,
+              given: dict[str, Any] | None = None) -> list[tuple[Fact, str]]:
         key = (branch.uid, mode, tuple(f.fid for f in premises))
         if key in self.store.firings:
             return []
@@ -463,13 +578,17 @@ class EvalContext:
                         undecided.append(("case:case", branch.rule.date_attr,
                                           "<" if bound is branch.rule.valid_from else "<=", bound))
         env: dict[str, Any] | None = {}
-        for pat, fact in zip(branch.positives, premises):
+        # bindings that hold in both modes with no test open are what matching again would give
+        # (and it would record no assumption and no open comparison)
+        for pat, fact in zip(branch.positives, premises) if given is None else ():
             if lenient:  # the tests left open pass in this case; the stated values still decide
                 env = self.match(branch, pat, fact, env or {}, U, [], None)
             else:
                 env = self.match(branch, pat, fact, env or {}, mode, assumptions, undecided if mode == U else None)
             if env is None:
                 return []
+        if given is not None:
+            env = given
         assert env is not None
         blockers: list[str] = []
         for neg in branch.negations:

@@ -77,6 +77,7 @@ class Status(_TextEnum):
 
     @property
     def label(self) -> str:
+        """The status as words ("does not hold")."""
         return self.value.replace("_", " ")
 
 
@@ -120,6 +121,7 @@ class TraceFact:
     attributes: dict[str, Any]
 
     def get(self, name: str) -> Any:
+        """The value of attribute ``name``, or None."""
         return self.attributes.get(name)
 
 
@@ -216,6 +218,7 @@ class Derivation:
 
     @property
     def defeated(self) -> bool:
+        """Whether an exception defeated this derivation."""
         return bool(self.defeated_by)
 
 
@@ -258,6 +261,7 @@ class Trace:
     cases: CaseSearch | None = None
 
     def derivation(self, did: str) -> Derivation | None:
+        """The derivation with id ``did``, or None."""
         return self._by_id().get(did)
 
     def _by_id(self) -> dict[str, Derivation]:
@@ -279,6 +283,7 @@ class Trace:
         return list(index.get(fid, ()))
 
     def is_aux(self, d: Derivation) -> bool:
+        """Whether ``d`` is an application of an auxiliary branch (a negated conjunction's helper)."""
         b = self.branches.get(d.branch)
         return bool(b and b.aux)
 
@@ -429,6 +434,7 @@ class DatedRule:
     citations: tuple[str, ...]
 
     def in_force(self, day: _dt.date) -> bool:
+        """Whether this version of the rule is in force on ``day``."""
         return (self.valid_from is None or day >= self.valid_from) and (self.valid_to is None or day <= self.valid_to)
 
 

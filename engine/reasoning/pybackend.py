@@ -10,13 +10,15 @@ from typing import Any
 from collections.abc import Iterator
 
 from .evaluate import L, U, EvalContext
-from ..language.program import Branch, Program
+from ..language.program import DEFEAT_PREFIX, Branch, Program
 from ..language.scenario import Fact, Scenario
 
 __all__ = ["PythonBackend"]
 
 
 class PythonBackend:
+    """The plain-Python evaluator of one compiled program; :meth:`evaluate` returns the evaluation's context."""
+
     name = "python"
 
     def __init__(self, program: Program):
@@ -30,6 +32,20 @@ class PythonBackend:
         for k, bs in self.by_stratum.items():
             for b in bs:
                 self.index.setdefault(k, {}).setdefault(b.positives[0].type, []).append(b)
+        # the branches whose firings cannot add a fact of a type they read (neither a conclusion
+        # nor a defeat record): their premise tuples are found once, in mode U with which are also
+        # certain, since firing them in mode L cannot change what mode U finds
+        self.one_pass: set[str] = set()
+        self.as_certain: set[str] = set()
+        self.pos_types = {b.uid: frozenset(p.type for p in b.positives) for b in program.branches}
+        for b in program.branches:
+            writes = {h.type for h in b.heads} | {DEFEAT_PREFIX + d.target for d in b.defeats}
+            if not writes & {p.type for p in b.positives}:
+                self.one_pass.add(b.uid)
+                # ... and may take a certain firing's record for its firing in mode U when none
+                # of its firings can add what its negations or its rule's exceptions read
+                if not writes & ({p.type for p in b.negations} | {DEFEAT_PREFIX + b.rule.id}):
+                    self.as_certain.add(b.uid)
 
     def evaluate(self, scenario: Scenario, *, bounded: bool = True,
                  forced: dict[tuple[str, tuple[str, ...]], bool] | None = None,
@@ -49,10 +65,23 @@ class PythonBackend:
                 delta_types = {ctx.store.facts[f].type for f in delta} if delta is not None else None
                 by_type = ctx.store.by_type
                 for b in branches:
-                    if delta_types is not None and not any(p.type in delta_types for p in b.positives):
+                    ptypes = self.pos_types[b.uid]
+                    if delta_types is not None and delta_types.isdisjoint(ptypes):
                         continue  # nothing new it could match
-                    if not all(by_type.get(p.type) for p in b.positives):
+                    if not all(by_type.get(t) for t in ptypes):
                         continue  # a condition on a kind of fact this case does not have
+                    if b.uid in self.one_pass:
+                        found = list(self._matches_lu(ctx, b, delta))
+                        copy = b.uid in self.as_certain
+                        for mode in (L, U):
+                            for premises, sure, env in found:
+                                if sure:  # the bindings are those of both modes: not matched again
+                                    for fact, _m in ctx.fire(b, mode, premises, env=env, as_certain=copy):
+                                        fresh.add(fact.fid)
+                                elif mode == U:
+                                    for fact, _m in ctx.fire(b, mode, premises):
+                                        fresh.add(fact.fid)
+                        continue
                     for mode in (L, U):
                         for premises in list(self._matches(ctx, b, mode, delta)):
                             for fact, _m in ctx.fire(b, mode, premises):
@@ -61,6 +90,53 @@ class PythonBackend:
                     break
                 delta = fresh
         return ctx
+
+    def _matches_lu(self, ctx: EvalContext, b: Branch, delta: set[str] | None
+                    ) -> Iterator[tuple[list[Fact], bool, dict[str, Any]]]:
+        """The premise tuples of :meth:`_matches` in mode U, in its order, each with whether it
+        is also a tuple of mode L (all its facts certain, no test open) and its bindings: the
+        tuples of mode L are those, in the same order, since on a match in both modes the
+        bindings agree."""
+        store = ctx.store
+        certain, possible = store.certain, store.possible
+        pats = b.positives
+        n = len(pats)
+
+        def rec(i: int, env: dict[str, Any], chosen: list[Fact], new_at: int | None, sure: bool
+                ) -> Iterator[tuple[list[Fact], bool, dict[str, Any]]]:
+            if i == n:
+                yield list(chosen), sure, env
+                return
+            pat = pats[i]
+            if pat.same_as is not None:
+                cands: list[str] = [chosen[int(pat.same_as[1:])].fid]
+                if new_at == i and delta is not None and cands[0] not in delta:
+                    return
+            else:
+                taken = {f.fid for f in chosen}
+                source = delta_by_type.get(pat.type, []) if new_at == i else ctx._candidates(pat, env)
+                cands = [x for x in source if x not in taken]
+            for fid in cands:
+                if fid not in possible:
+                    continue
+                f = store.facts[fid]
+                m = ctx.match_lu(b, pat, f, env)
+                if m is None:
+                    continue
+                chosen.append(f)
+                yield from rec(i + 1, m[0], chosen, new_at, sure and m[1] and fid in certain)
+                chosen.pop()
+
+        delta_by_type: dict[str, list[str]] = {}
+        if delta is None:
+            yield from rec(0, {}, [], None, True)
+            return
+        for f in sorted(delta):
+            delta_by_type.setdefault(store.facts[f].type, []).append(f)
+        delta_types = set(delta_by_type)
+        for pos, pat in enumerate(pats):
+            if pat.same_as is None and pat.type in delta_types:
+                yield from rec(0, {}, [], pos, True)
 
     def _matches(self, ctx: EvalContext, b: Branch, mode: str, delta: set[str] | None
                  ) -> Iterator[list[Fact]]:

@@ -230,6 +230,7 @@ class Conclusion:
 
     @property
     def fid(self) -> str:
+        """The id of the conclusion's fact (the same as ``id``)."""
         return self.id
 
 
@@ -261,12 +262,15 @@ class Result:
 
     @property
     def derivations(self) -> tuple[Derivation, ...]:
+        """Every derivation of the trace."""
         return self.trace.derivations
 
     def fact(self, fid: str) -> TraceFact | None:
+        """The fact ``fid`` of the trace (stated or derived), or None."""
         return self.trace.facts.get(fid)
 
     def conclusion(self, fid: str) -> Conclusion | None:
+        """The conclusion about fact ``fid``, or None."""
         index: dict[str, Conclusion] | None = self.__dict__.get("_by_id")
         if index is None:
             index = self.__dict__["_by_id"] = {c.id: c for c in self.conclusions}
@@ -289,6 +293,7 @@ class Result:
         return out
 
     def by_status(self, status: str) -> list[Conclusion]:
+        """The conclusions with ``status``, in report order."""
         return [c for c in self.conclusions if c.status == status]
 
     def known_types(self) -> set[str]:
@@ -372,6 +377,7 @@ class Result:
 
     # ---- JSON ------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
+        """The result as JSON data (docs/json-schema.md), the trace included."""
         derived = {k: to_plain(f) for k, f in self.trace.facts.items() if f.role != Role.INPUT}
         return {
             "schema_version": SCHEMA_VERSION,
@@ -395,6 +401,7 @@ class Result:
         }
 
     def to_json_text(self) -> str:
+        """:meth:`to_json` as indented text with sorted keys, ending in a newline."""
         return json.dumps(self.to_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
     @classmethod
@@ -751,15 +758,20 @@ class _Builder:
     def does_not_hold(self, present: set[str]) -> list[ReportableType]:
         """The reportable types not present: the few present ones are cut out of the shared,
         sorted list by slicing, so a large rule base costs a list copy, not a loop."""
-        entries, pos = self.catalog.reportable, self.catalog.reportable_pos
+        pos = self.catalog.reportable_pos
+        # one (frozen) entry per type for every result of the program, made on first use
+        entries: list[ReportableType] | None = self.catalog.__dict__.get("_not_holding")
+        if entries is None:
+            entries = [ReportableType(e.type, e.kind, e.title, e.rules, e.citations) for e in self.catalog.reportable]
+            object.__setattr__(self.catalog, "_not_holding", entries)
         cuts = sorted(pos[t] for t in present if t in pos)
-        out: list[Any] = []
+        out: list[ReportableType] = []
         start = 0
         for i in cuts:
             out += entries[start:i]
             start = i + 1
         out += entries[start:]
-        return [ReportableType(e.type, e.kind, e.title, e.rules, e.citations) for e in out]
+        return out
 
     def versions(self, case_fact: TraceFact | None, used: set[str]) -> list[VersionUse]:
         out = []

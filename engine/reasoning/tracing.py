@@ -22,6 +22,7 @@ from .provenance import (REPORTED_KINDS, Bound, BranchInfo, Catalog, DatedRule, 
 __all__ = ["trace_of", "catalog_of", "firing_id"]
 
 def catalog_of(program: Program) -> Catalog:
+    """The per-program part of every result (the reportable types, the dated rule versions, the rules' assumptions), built once per program."""
     cached: Catalog | None = getattr(program, "_catalog", None)
     if cached is not None:
         return cached
@@ -68,6 +69,7 @@ def _branch_info(program: Program, b: Branch) -> BranchInfo:
 
 
 def firing_id(fr: Firing) -> str:
+    """The id of a derivation: branch, mode and premises."""
     return f"{fr.branch}|{fr.mode}|{','.join(fr.premises)}"
 
 
@@ -178,5 +180,6 @@ def _with_exception_checks(ctx: EvalContext, facts: dict[str, TraceFact], deriva
 
 
 def case_dates(ctx: EvalContext) -> dict[str, Any]:
+    """The case's dates (attribute -> ISO text) from its case fact."""
     case_fact = next((f for f in ctx.scenario.facts if f.type == CASE_TYPE), None)
     return {k: json_value(v) for k, v in (case_fact.attrs if case_fact else ()) if isinstance(v, _dt.date)}
