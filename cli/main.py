@@ -116,7 +116,7 @@ _case_arg = click.argument("case", required=False, type=click.Path(path_type=Pat
 _example_opt = click.option("--example", help="Use a bundled example case instead of a file.")
 _engine_opt = click.option("--engine", type=click.Choice(["durable", "python"]), default=None,
                            help="Reasoning engine (default: durable where it imports, else python).")
-_lang_opt = click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True)
+_lang_opt = click.option("--lang", type=click.Choice(["en", "ru", "kk"]), default="en", show_default=True)
 
 
 def _store_as_of(ctx: click.Context, _param: Any, value: Any) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..i18n import Section, msg, pick
 from ..language.kb import KB
 from ..reasoning.compare import Change
 from ..reasoning.provenance import BranchAnalysis, ChangeSearch, Mode, Role, Status, TraceFact, to_plain
@@ -24,53 +25,11 @@ __all__ = ["parse_spec", "select", "why_lines", "why_not_lines", "what_if_lines"
            "why_answer", "why_answer_lines", "why_answer_json", "why_not_json", "what_if_json", "MSG"]
 
 # the interface strings of this module (message id -> language -> text)
-MSG: dict[str, dict[str, str]] = {
-    "stated": {"en": "stated fact", "ru": "факт дела"},
-    "st-holds": {"en": "holds", "ru": "следует"},
-    "st-undetermined": {"en": "undetermined", "ru": "не определено"},
-    "st-defeated": {"en": "defeated", "ru": "отменено"},
-    "st-does_not_hold": {"en": "does not hold", "ru": "не следует"},
-    "explained-above": {"en": "(explained above)", "ru": "(объяснено выше)"},
-    "because": {"en": "because", "ru": "потому что"},
-    "rule": {"en": "rule", "ru": "правило"},
-    "version": {"en": "version", "ru": "версия"},
-    "law": {"en": "law", "ru": "закон"},
-    "assumption": {"en": "assumption", "ru": "допущение"},
-    "parameter": {"en": "parameter", "ru": "параметр"},
-    "on": {"en": "on", "ru": "на"},
-    "unknown": {"en": "unknown", "ru": "неизвестно"},
-    "assumed-possible": {"en": "(assumed possible)", "ru": "(предполагается возможным)"},
-    "defeated-by": {"en": "defeated by", "ru": "отменено правилом"},
-    "exception": {"en": "exception", "ru": "исключение"},
-    "does-not-apply": {"en": "does not apply", "ru": "не применяется"},
-    "might-apply": {"en": "might apply (undetermined)", "ru": "может применяться (не определено)"},
-    "matches": {"en": "{n} conclusions match {spec}: {list}", "ru": "{spec}: подходят {n} выводов: {list}"},
-    "shared": {"en": "What they have in common (explained once):", "ru": "Общее для них (объяснено один раз):"},
-    "each": {"en": "Each of them:", "ru": "Каждый из них:"},
-    "deeper": {"en": "(the reasoning goes on below this point: `kzcopyright why CASE {handle}` shows it)",
-               "ru": "(рассуждение продолжается: `kzcopyright why CASE {handle}`)"},
-    "holds-see-why": {"en": "{title} — {spec} holds; see `why`.", "ru": "{title} — {spec}: вывод следует; см. `why`."},
-    "defeated-rule": {"en": "  defeated by {rule} ({law})", "ru": "  отменено правилом {rule} ({law})"},
-    "smallest": {"en": "Smallest change{s} of facts that would make it hold:",
-                 "ru": "Наименьшие изменения фактов, при которых вывод следует:"},
-    "no-change": {"en": "No change of up to {n} fact{s} makes it hold.",
-                  "ru": "Никакое изменение не более чем {n} фактов не дает этого вывода."},
-    "stopped-time": {"en": "  (search stopped at its time bound of {sec:g} s after {n} evaluations; a smaller or "
-                           "another change may exist: raise --max-seconds)",
-                     "ru": "  (поиск остановлен по времени, {sec:g} с, после {n} вычислений; поднимите --max-seconds)"},
-    "stopped-evals": {"en": "  (search stopped at its bound of {n} evaluations; a larger change may exist)",
-                      "ru": "  (поиск остановлен после {n} вычислений; возможно большее изменение)"},
-    "evaluated": {"en": "  ({n} alternative cases evaluated)", "ru": "  (вычислено альтернативных случаев: {n})"},
-    "what-if": {"en": "What if: {list}", "ru": "Что если: {list}"},
-    "no-diff": {"en": "  No conclusion changes.", "ru": "  Ни один вывод не меняется."},
-    "no-rule": {"en": "no rule produces it any more ({rules})", "ru": "его больше не дает ни одно правило ({rules})"},
-    "focus-same": {"en": "  {title} ({ident}): unchanged — {status}", "ru": "  {title} ({ident}): без изменений — {status}"},
-}
+MSG = Section("explain")  # kb/messages/{en,ru,kk}.yaml, section explain
 
 
 def _m(key: str, lang: str, **kw: Any) -> str:
-    texts = MSG[key]
-    return (texts.get(lang) or texts["en"]).format(**kw)
+    return msg(MSG.name, key, lang, **kw)
 
 
 def select(result: Result, tname: str, attrs: dict[str, str]) -> list[Conclusion]:
@@ -78,7 +37,7 @@ def select(result: Result, tname: str, attrs: dict[str, str]) -> list[Conclusion
 
 
 def _t(texts: dict[str, str], lang: str) -> str:
-    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+    return pick(texts, lang)
 
 
 def _fact_text(fact: TraceFact) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..i18n import Section, msg, pick
 from ..errors import KzError
 from ..language.kb import KB
 from ..reasoning.provenance import Status
@@ -32,86 +33,11 @@ __all__ = ["memo_html", "memo_pdf", "graph_file_name", "official_address", "publ
            "MSG", "CSP", "GRAPH_FONT_PT", "MIN_TEXT_PX", "client_text"]
 
 # the interface strings of this module (message id -> language -> text)
-MSG: dict[str, dict[str, str]] = {
-    "memo": {"en": "kzcopyright memo", "ru": "Справка kzcopyright"},
-    "sub": {"en": "Memo on case {id}. {dates}", "ru": "Справка по делу {id}. {dates}"},
-    "perspective": {"en": "Seen from the side of: {side}.", "ru": "С точки зрения: {side}."},
-    "description": {"en": "The case", "ru": "Обстоятельства дела"},
-    "summary": {"en": "Summary", "ru": "Кратко"},
-    "to-settle": {"en": "To settle", "ru": "Уточнить"},
-    "nothing-open": {"en": "Nothing: every point is decided by the facts stated.",
-                     "ru": "Ничего: все решено изложенными фактами."},
-    "disclaimer-more": {"en": "Conclusions follow the rules as encoded; undetermined points depend on facts not yet "
-                              "established.",
-                        "ru": "Выводы следуют закодированным правилам; неопределенные пункты зависят от еще не "
-                              "установленных фактов."},
-    "facts": {"en": "Facts of the case", "ru": "Факты дела"},
-    "fact": {"en": "Fact", "ru": "Факт"},
-    "stated": {"en": "Stated", "ru": "Указано"},
-    "conclusion": {"en": "Conclusions", "ru": "Выводы"},
-    "liability": {"en": "Liability", "ru": "Ответственность"},
-    "remedy": {"en": "Civil remedies", "ru": "Гражданско-правовые способы защиты"},
-    "action": {"en": "Recommended steps, in order", "ru": "Рекомендуемые шаги по порядку"},
-    "depends": {"en": "Depends on", "ru": "Зависит от"},
-    "defeated-by": {"en": "Defeated by", "ru": "Отменено"},
-    "law": {"en": "Law", "ru": "Право"},
-    "amounts": {"en": "Amounts", "ru": "Суммы"},
-    "deadlines": {"en": "Dates and deadlines", "ru": "Даты и сроки"},
-    "entry": {"en": "Conclusion", "ru": "Вывод"},
-    "item": {"en": "Item", "ru": "Показатель"},
-    "tenge": {"en": "Tenge", "ru": "Тенге"},
-    "date": {"en": "Date", "ru": "Дата"},
-    "on-assessment": {"en": "On the date of assessment ({day})", "ru": "На дату оценки ({day})"},
-    "passed": {"en": "passed", "ru": "прошла"},
-    "ahead": {"en": "ahead", "ru": "впереди"},
-    "open": {"en": "Still undetermined — what would decide it", "ru": "Еще не определено — что решит"},
-    "affects": {"en": "affects {refs}", "ru": "влияет на {refs}"},
-    "assumptions": {"en": "Assumptions where the law is unsettled", "ru": "Допущения там, где право не определено"},
-    "graphs": {"en": "Reasoning", "ru": "Ход рассуждения"},
-    "graphs-intro": {"en": "One drawing per topic of the summary: stated facts at the top, the rules applied (by "
-                           "article) below them, the conclusions at the bottom.",
-                     "ru": "По одной схеме на тему: факты дела вверху, примененные правила (по статьям) ниже, выводы "
-                           "внизу."},
-    "graph-file": {"en": "The whole reasoning in one drawing: {file} (written next to this memo; also "
-                         "`kzcopyright graph CASE -o graph.svg`).",
-                   "ru": "Все рассуждение на одной схеме: {file} (рядом с этой справкой; также "
-                         "`kzcopyright graph CASE -o graph.svg`)."},
-    "graph-cmd": {"en": "The whole reasoning in one drawing: `kzcopyright graph CASE -o graph.svg`.",
-                  "ru": "Все рассуждение на одной схеме: `kzcopyright graph CASE -o graph.svg`."},
-    "legend": {"en": "Blue boxes are facts stated in the case; purple ones, the rules applied (by article); orange, a "
-                     "rule that applies only if an unknown fact turns out so; a dashed grey box is an unknown fact, a "
-                     "yellow note a dated value such as the MCI. A conclusion's border is green when it holds, orange "
-                     "when undetermined, red when an exception defeated it.",
-               "ru": "Синие блоки — факты дела; фиолетовые — примененные правила (по статьям); оранжевые — правило, "
-                     "применимое лишь при определенном значении неизвестного факта; пунктир — неизвестный факт, желтая "
-                     "заметка — параметр на дату (например, МРП). Рамка вывода: зеленая — следует, оранжевая — не "
-                     "определено, красная — отменено исключением."},
-    "graph-part": {"en": "{title} (part {i} of {n})", "ru": "{title} (часть {i} из {n})"},
-    "graph-trimmed": {"en": "Drawn {depth} steps deep so that it stays readable; the rest is in the whole drawing.",
-                      "ru": "Показано на {depth} шага в глубину, чтобы схема оставалась читаемой; остальное — на общей "
-                            "схеме."},
-    "no-graph": {"en": "The graph could not be drawn here: {why}. Its DOT text:",
-                 "ru": "Схему не удалось построить: {why}. Ее текст DOT:"},
-    "appendix": {"en": "Appendix: the law cited", "ru": "Приложение: цитируемые нормы"},
-    "appendix-intro": {"en": "Each article once, as stored in the knowledge base (“…” marks a passage left out there); "
-                             "the official text is at the address of its act.",
-                       "ru": "Каждая статья один раз, как она хранится в базе знаний («…» — пропуск); официальный "
-                             "текст — по адресу акта."},
-    "official": {"en": "official text", "ru": "официальный текст"},
-    "no-official": {"en": "no official address is recorded for this act", "ru": "официальный адрес акта не указан"},
-    "cited-in": {"en": "cited in {refs}", "ru": "цитируется в {refs}"},
-    "parameters": {"en": "Parameters used", "ru": "Использованные параметры"},
-    "parameter": {"en": "Parameter", "ru": "Параметр"},
-    "value": {"en": "Value", "ru": "Значение"},
-    "source": {"en": "Source", "ru": "Источник"},
-    "footer": {"en": "kzcopyright · rule base {fp} · law as encoded up to {day} · engine {engine} · schema {schema}",
-               "ru": "kzcopyright · база правил {fp} · право закодировано по {day} · движок {engine} · схема {schema}"},
-}
+MSG = Section("memo")  # kb/messages/{en,ru,kk}.yaml, section memo
 
 
 def _m(key: str, lang: str, **kw: Any) -> str:
-    texts = MSG[key]
-    return (texts.get(lang) or texts["en"]).format(**kw)
+    return msg(MSG.name, key, lang, **kw)
 
 
 _CSS = """
@@ -149,7 +75,7 @@ def _e(x: Any) -> str:
 
 
 def _t(texts: dict[str, str], lang: str) -> str:
-    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+    return pick(texts, lang)
 
 
 def _badge(status: str) -> str:

@@ -16,6 +16,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
+from ..i18n import Section, msg, pick
 from ..language.kb import KB
 from ..reasoning.provenance import Status, to_plain
 from ..reasoning.result import Conclusion, Result, format_value
@@ -26,33 +27,18 @@ __all__ = ["Summary", "SummarySection", "SummaryItem", "OpenQuestion", "summariz
            "open_questions", "summary_json", "refs_text", "item_text", "question_text", "MSG"]
 
 # the interface strings of this module (message id -> language -> text)
-MSG: dict[str, dict[str, str]] = {
-    "heading": {"en": "Summary", "ru": "Кратко"},
-    "open-title": {"en": "To settle", "ru": "Уточнить"},
-    "possibly": {"en": "possibly", "ru": "возможно"},
-    "depends": {"en": "depends on {what}", "ru": "зависит от: {what}"},
-    "more": {"en": "and {n} more: {refs}", "ru": "и еще {n}: {refs}"},
-    "more-questions": {"en": "and {n} more below", "ru": "и еще {n} ниже"},
-    "question-ref": {"en": "{label} ({fact}.{attribute}; settles {n})", "ru": "{label} ({fact}.{attribute}; решает {n})"},
-    "running": {"en": " (running)", "ru": " (срок течет)"},
-    "ran-out": {"en": " (run out by the date of assessment, {day})", "ru": " (истек к дате оценки, {day})"},
-    "or": {"en": " or ", "ru": " или "},
-    "and": {"en": " and ", "ru": " и "},
-    "nothing-open": {"en": "nothing: every point is decided by the facts stated",
-                     "ru": "ничего: все решено изложенными фактами"},
-}
+MSG = Section("summary")  # kb/messages/{en,ru,kk}.yaml, section summary
 
 WIDTH = 80
 LABEL_WIDTH = 12
 
 
 def _m(key: str, lang: str, **kw: Any) -> str:
-    texts = MSG[key]
-    return (texts.get(lang) or texts["en"]).format(**kw)
+    return msg(MSG.name, key, lang, **kw)
 
 
 def _t(texts: dict[str, str], lang: str) -> str:
-    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+    return pick(texts, lang)
 
 
 @dataclass(frozen=True)

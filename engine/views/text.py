@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from ..i18n import Section, msg, pick
 from ..language.kb import KB
 from ..reasoning.result import Conclusion, Result, format_value
 from .handles import Handle, handles
@@ -21,53 +22,11 @@ __all__ = ["report_lines", "value_labels", "cite_label", "cases_line", "conclusi
 WIDTH = 80
 
 # the interface strings of this module (message id -> language -> text)
-MSG: dict[str, dict[str, str]] = {
-    "case": {"en": "Case: {title} [{id}]", "ru": "Дело: {title} [{id}]"},
-    "dates": {"en": "Dates: {dates}", "ru": "Даты: {dates}"},
-    "how-to-ask": {"en": "Each entry below has a number and a name: `kzcopyright why CASE N` (or the name) explains "
-                         "it, `why-not` and `what-if --focus` take them too.",
-                   "ru": "У каждого пункта ниже есть номер и имя: `kzcopyright why CASE N` (или имя) объясняет его; "
-                         "`why-not` и `what-if --focus` принимают их тоже."},
-    "conclusion": {"en": "Conclusions", "ru": "Выводы"},
-    "remedy": {"en": "Civil remedies", "ru": "Гражданско-правовые способы защиты"},
-    "liability": {"en": "Liability", "ru": "Ответственность"},
-    "action": {"en": "Recommended actions", "ru": "Рекомендуемые действия"},
-    "holds": {"en": "HOLDS", "ru": "ДА"},
-    "undetermined": {"en": "UNDETERMINED", "ru": "НЕ ОПРЕДЕЛЕНО"},
-    "defeated": {"en": "DEFEATED", "ru": "ОТМЕНЕНО"},
-    "does_not_hold": {"en": "DOES NOT HOLD", "ru": "НЕТ"},
-    "law": {"en": "Law: {list}", "ru": "Право: {list}"},
-    "depends": {"en": "Depends on: {list}", "ru": "Зависит от: {list}"},
-    "defeated-by": {"en": "Defeated by: {list}", "ru": "Отменено: {list}"},
-    "does-not-hold": {"en": "Does not hold", "ru": "Не следует"},
-    "does-not-hold-hint": {"en": "(`kzcopyright why-not CASE N` shows what each would need.)",
-                           "ru": "(`kzcopyright why-not CASE N` показывает, чего не хватает.)"},
-    "conflicts": {"en": "Conflicts", "ru": "Противоречия"},
-    "open-heading": {"en": "Still undetermined — what would decide it", "ru": "Еще не определено — что решит"},
-    "affects": {"en": "affects {list}", "ru": "влияет на {list}"},
-    "hidden-1": {"en": "1 further point depends on facts the case does not give: --all shows it",
-                 "ru": "Еще 1 пункт зависит от фактов, которых нет в деле: --all покажет его"},
-    "hidden": {"en": "{n} further points depend on facts the case does not give: --all shows them",
-               "ru": "Еще пунктов, зависящих от фактов, которых нет в деле: {n}; --all покажет их"},
-    "cases": {"en": "Decided by cases", "ru": "Решено перебором случаев"},
-    "assumptions": {"en": "Assumptions made where the law is unsettled",
-                    "ru": "Допущения там, где право не определено"},
-    "parameters": {"en": "Parameters used", "ru": "Использованные параметры"},
-    "param": {"en": "{title} on {date}: {value} — {source}", "ru": "{title} на {date}: {value} — {source}"},
-    "versions": {"en": "Rule versions", "ru": "Версии правил"},
-    "engine": {"en": "Engine: {engine}; rule base {fp}.", "ru": "Движок: {engine}; база правил {fp}."},
-    "intermediate": {"en": "Intermediate (used by other rules, not reported on their own)",
-                     "ru": "Промежуточные (используются другими правилами)"},
-    "types-hint": {"en": "Name one in why, why-not, what-if --focus or graph --focus: TYPE or "
-                         "TYPE(attribute=value, ...), e.g. art198_part(part=2).",
-                   "ru": "Укажите тип в why, why-not, what-if --focus или graph --focus: TYPE или "
-                         "TYPE(атрибут=значение, ...), например art198_part(part=2)."},
-}
+MSG = Section("text")  # kb/messages/{en,ru,kk}.yaml, section text
 
 
 def _m(key: str, lang: str, **kw: Any) -> str:
-    texts = MSG[key]
-    return (texts.get(lang) or texts["en"]).format(**kw)
+    return msg(MSG.name, key, lang, **kw)
 
 
 def _wrap(text: str, indent: str = "  ", first: str | None = None) -> list[str]:
@@ -76,7 +35,7 @@ def _wrap(text: str, indent: str = "  ", first: str | None = None) -> list[str]:
 
 
 def _t(texts: dict[str, str], lang: str) -> str:
-    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+    return pick(texts, lang)
 
 
 def cite_label(kb: KB, citation: str, lang: str = "en") -> str:

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from ..i18n import Section, msg
 from ..errors import Diagnostic, Diagnostics, InputError, Location
 from ..language.yamlio import LDict, LList, load_file, loc_of
 from ..reasoning.whynot import apply_changes
@@ -43,50 +44,11 @@ __all__ = ["Question", "Consultation", "SKELETON", "load_answers", "Interview", 
 NAME = "name"  # the pseudo-attribute of the "who is who" questions (the entity's key)
 
 # the interface strings of the interview (message id -> language -> text)
-MSG: dict[str, dict[str, str]] = {
-    "question": {"en": "Question {n} ({id}; settles {k} open point{s}):",
-                 "ru": "Вопрос {n} ({id}; решает открытых пунктов: {k}):"},
-    "name-question": {"en": "Question {n} ({id}; who is who):", "ru": "Вопрос {n} ({id}; кто есть кто):"},
-    "decides": {"en": "asked because it decides: {list}", "ru": "задан, потому что решает: {list}"},
-    "decides-more": {"en": "… and {n} more: type ? to see all", "ru": "… и еще {n}: введите ?, чтобы увидеть все"},
-    "why-head": {"en": "Why this question: it decides", "ru": "Почему этот вопрос: он решает"},
-    "help": {"en": "Help: {text}", "ru": "Пояснение: {text}"},
-    "hint": {"en": "answer ({kind}; unknown, back, ? why, done, q)",
-             "ru": "ответ ({kind}; unknown, back, ? почему, done, q)"},
-    "kind-bool": {"en": "yes/no", "ru": "да/нет"},
-    "kind-list": {"en": "numbers or values, comma-separated", "ru": "номера или значения через запятую"},
-    "kind-enum": {"en": "a number or a value", "ru": "номер или значение"},
-    "kind-name": {"en": "a short name, Enter to skip", "ru": "краткое имя, Enter — пропустить"},
-    "withdrawn": {"en": "(last answer withdrawn)", "ru": "(последний ответ отменен)"},
-    "nothing-back": {"en": "(nothing to revise)", "ru": "(нечего отменять)"},
-    "implied": {"en": "(so {id} = {value}: not asked)", "ru": "(значит, {id} = {value}: не спрашивается)"},
-    "now": {"en": "now: {h} holding, {u} undetermined", "ru": "сейчас: следует {h}, не определено {u}"},
-    "complete": {"en": "Consultation complete after {n} question{s}.",
-                 "ru": "Консультация завершена после вопросов: {n}."},
-    "done": {"en": "Ended early after {n} question{s}: the answer so far.",
-             "ru": "Завершено досрочно после вопросов: {n}; ответ на данный момент."},
-    "stopped": {"en": "Stopped after {n} question{s} ({why}); what was answered is kept: the analysis so far.",
-                "ru": "Остановлено после вопросов: {n} ({why}); ответы сохранены; анализ на данный момент."},
-    "why-eof": {"en": "end of input", "ru": "конец ввода"},
-    "why-interrupt": {"en": "interrupted", "ru": "прервано"},
-    "why-quit": {"en": "q", "ru": "q"},
-    "name-prompt-work": {"en": "What do you call the work, in a word or two (e.g. the photos, the song)?",
-                         "ru": "Как назвать произведение, одним-двумя словами (например, фотографии, песня)?"},
-    "name-prompt-party": {"en": "What do you call the one who used the work (e.g. the seller, the website)?",
-                          "ru": "Как назвать того, кто использовал произведение (например, продавец, сайт)?"},
-    "name-prompt-person": {"en": "What do you call the author (e.g. the photographer)?",
-                           "ru": "Как назвать автора (например, фотограф)?"},
-    "name-prompt-use": {"en": "What do you call the use (e.g. the listing, the broadcast)?",
-                        "ru": "Как назвать использование (например, объявление, трансляция)?"},
-    "name-taken": {"en": "'{name}' is already the name of another {type}", "ru": "'{name}' уже занято"},
-    "name-bad": {"en": "a name is one line of up to 60 characters, without ':' or '.' or ','",
-                 "ru": "имя — одна строка до 60 знаков, без ':', '.' и ','"},
-}
+MSG = Section("consult")  # kb/messages/{en,ru,kk}.yaml, section consult
 
 
 def _m(key: str, lang: str, **kw: Any) -> str:
-    texts = MSG[key]
-    return (texts.get(lang) or texts["en"]).format(**kw)
+    return msg(MSG.name, key, lang, **kw)
 
 SKELETON: dict[str, Any] = {
     "id": "consultation",
