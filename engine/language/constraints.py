@@ -53,7 +53,9 @@ class Constraint:
     when: tuple[tuple[str, Any], ...] = ()
 
     def text(self, lang: str = "en") -> str:
-        return self.title.get(lang) or self.title.get("en") or self.id
+        from ..i18n import pick
+
+        return pick(self.title, lang) or self.id
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..i18n import Section, msg, pick
+from ..i18n import format_value as local_value
 from ..language.kb import KB
 from ..reasoning.compare import Change
 from ..reasoning.provenance import BranchAnalysis, ChangeSearch, Mode, Role, Status, TraceFact, to_plain
@@ -105,7 +106,7 @@ def _step(result: Result, kb: KB, fid: str, lang: str, depth: int, max_depth: in
     h = handle_of(result, kb, fid) if c is not None else None
     base = dict(fact=fid, type=fact.type, role="derived", title=_t(t.title, lang) if t else fact.type,
                 status=str(status), text=_fact_text(fact), handle=h.name if h else "", number=h.number if h else 0,
-                cases=cases_line(result, c) if c is not None else "")
+                cases=cases_line(result, c, lang) if c is not None else "")
     d = result.best_derivation(fid)
     if d is None:
         return WhyStep(**base)  # type: ignore[arg-type]
@@ -235,7 +236,7 @@ def why_answer_lines(answer: WhyAnswer, lang: str = "en") -> list[str]:
             out.append(f"{indent}    {_m('assumption', lang)}: {s.assumption}")
         for p in s.parameters:
             out.append(f"{indent}    {_m('parameter', lang)}: {p['title']} {_m('on', lang)} {p['date']} = "
-                       f"{format_value(p['value'])} — {p['source']}")
+                       f"{local_value(p['value'], lang)} — {p['source']}")
         for u in s.unknowns:
             out.append(f"{indent}    {_m('unknown', lang)}: {u} {_m('assumed-possible', lang)}")
         for ref in s.defeated_by:

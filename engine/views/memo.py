@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..i18n import Section, msg, pick
+from ..i18n import format_value as local_value
 from ..errors import KzError
 from ..language.kb import KB
 from ..reasoning.provenance import Status
@@ -27,7 +28,7 @@ from ..reasoning.result import SCHEMA_VERSION, Conclusion, Result, format_value
 from .graph import RenderError, focus, reasoning_graph, render, safe_link, to_dot
 from .handles import Handle, handles
 from .summary import Summary, item_text, open_questions, question_text, refs_text, summarize
-from .text import cite_label, value_labels
+from .text import cite_label, disclaimer_text, value_labels
 
 __all__ = ["memo_html", "memo_pdf", "graph_file_name", "official_address", "public_source", "PdfUnavailable",
            "MSG", "CSP", "GRAPH_FONT_PT", "MIN_TEXT_PX", "client_text"]
@@ -180,8 +181,8 @@ class _Drawing:
     width: float = 0.0
 
 
-def _draw(g: Any, kb: KB) -> tuple[str, float, float]:
-    dot = to_dot(g, kb, layout="memo")
+def _draw(g: Any, kb: KB, lang: str = "en") -> tuple[str, float, float]:
+    dot = to_dot(g, kb, layout="memo", lang=lang)
     svg = _inline_svg(render(dot, "svg"))
     m = _SIZE.search(svg)
     w, h = (float(m.group(1)), float(m.group(2))) if m else (0.0, 0.0)
@@ -241,7 +242,7 @@ def _drawings(result: Result, kb: KB, summary: Summary, lang: str) -> list[_Draw
     """One drawing per topic of the summary (of the conclusions it names), split per
     conclusion where a topic's drawing would be too large to read on A4, and drawn fewer steps
     deep where even one conclusion's is."""
-    full = reasoning_graph(result, kb)
+    full = reasoning_graph(result, kb, lang)
     out: list[_Drawing] = []
     for section in summary.sections:
         # a statement that stands for several conclusions of one type ("8 other remedies") is
@@ -251,18 +252,18 @@ def _drawings(result: Result, kb: KB, summary: Summary, lang: str) -> list[_Draw
         if not targets:
             continue
         g = focus(full, targets)
-        svg, w, h = _draw(g, kb)
+        svg, w, h = _draw(g, kb, lang)
         if _fits(w, h):
             out.append(_Drawing(section.title, svg, "", w))
             continue
         parts: list[_Drawing] = []
         for t in targets:
             one = focus(full, [t])
-            svg, w, h = _draw(one, kb)
+            svg, w, h = _draw(one, kb, lang)
             note = ""
             depth = 4
             while not _fits(w, h) and depth >= 0:
-                svg, w, h = _draw(_depth_limited(full, [t], max(1, depth * 2)), kb)
+                svg, w, h = _draw(_depth_limited(full, [t], max(1, depth * 2)), kb, lang)
                 note = _m("graph-trimmed", lang, depth=depth)
                 depth -= 1
             parts.append(_Drawing("", svg, note, w))
@@ -359,7 +360,7 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
         add(f"<h2>{_e(_m('description', lang))}</h2><p>{_e(description.strip())}</p>")
     add(f"<h2>{_e(_m('summary', lang))}</h2>")
     add(_summary_html(summary, result, kb, lang))
-    add(f'<div class="disclaimer"><strong>{_e(result.disclaimer)}</strong> {_e(_m("disclaimer-more", lang))}</div>')
+    add(f'<div class="disclaimer"><strong>{_e(disclaimer_text(result, lang))}</strong> {_e(_m("disclaimer-more", lang))}</div>')
 
     add(f"<h2>{_e(_m('facts', lang))}</h2><table><thead><tr><th style=\"width:30%\">{_e(_m('fact', lang))}</th>"
         f"<th>{_e(_m('stated', lang))}</th></tr></thead><tbody>")
@@ -401,7 +402,7 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
             f"<th>{_e(_m('item', lang))}</th><th class=num>{_e(_m('tenge', lang))}</th></tr></thead><tbody>")
         for n, label, name, v, st in amounts:
             add(f'<tr><td><a href="#c{n}">[{n}]</a> {_e(label)} {_badge(st)}</td><td>{_e(name.replace("_", " "))}</td>'
-                f"<td class=num>{_e(format_value(v))}</td></tr>")
+                f"<td class=num>{_e(local_value(v, lang))}</td></tr>")
         add("</tbody></table>")
     if deadlines:
         add(f"<h2>{_e(_m('deadlines', lang))}</h2><table><thead><tr><th style=\"width:50%\">{_e(_m('entry', lang))}</th>"
@@ -443,7 +444,7 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
                 pic = d.svg if images == "svg" else _as_png(d.svg, d.width)
                 add(f'<figure class="graph"><figcaption>{_e(d.title)}</figcaption>{pic}{note}</figure>')
         except RenderError as exc:
-            dot = to_dot(reasoning_graph(result, kb), kb)
+            dot = to_dot(reasoning_graph(result, kb, lang), kb, lang=lang)
             add(f"<p>{_e(_m('no-graph', lang, why=exc))}</p><pre>{_e(dot)}</pre>")
 
     cited: dict[str, list[int]] = {}
@@ -487,10 +488,10 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
             f"</th><th style=\"width:14%\">{_e(_m('date', lang))}</th><th class=num style=\"width:14%\">"
             f"{_e(_m('value', lang))}</th><th>{_e(_m('source', lang))}</th></tr></thead><tbody>")
         for p, s in params:
-            add(f"<tr><td>{_e(_t(p.title, lang))}</td><td>{_e(p.date)}</td><td class=num>{_e(format_value(p.value))}"
+            add(f"<tr><td>{_e(_t(p.title, lang))}</td><td>{_e(p.date)}</td><td class=num>{_e(local_value(p.value, lang))}"
                 f"</td><td>{_e(s)}</td></tr>")
         add("</tbody></table>")
-    add(f'<div class="disclaimer"><strong>{_e(result.disclaimer)}</strong></div>')
+    add(f'<div class="disclaimer"><strong>{_e(disclaimer_text(result, lang))}</strong></div>')
     add("<footer>" + _e(_m("footer", lang, fp=result.rulebase.fingerprint, day=result.rulebase.encoded_up_to,
                             engine=result.engine, schema=SCHEMA_VERSION)) + "</footer>")
     add("</body></html>")

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..i18n import Section, msg, pick
+from ..i18n import format_value as local_value
 from ..language.kb import KB
 from ..reasoning.provenance import Status, to_plain
-from ..reasoning.result import Conclusion, Result, format_value
+from ..reasoning.result import Conclusion, Result
 from .catalogue import PLACEHOLDER, Catalogue, Topic, TypeSummary, load_catalogue
 from .handles import handles
 
@@ -124,7 +125,7 @@ def _value(kb: KB, ts: TypeSummary | None, c: Conclusion, name: str, lang: str) 
             return _t(ts.values[name][str(v)], lang)
         if str(v) in a.value_titles:
             return _t(a.value_titles[str(v)], lang)
-    return format_value(v)
+    return local_value(v, lang)
 
 
 def _running(result: Result, day: Any, lang: str) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from ..i18n import Section, msg
+from ..i18n import Section, msg, pick
 from ..errors import Diagnostic, Diagnostics, InputError, Location
 from ..language.yamlio import LDict, LList, load_file, loc_of
 from ..reasoning.whynot import apply_changes
@@ -79,7 +79,7 @@ class Question:
         return f"{self.fact}.{self.attribute}"
 
     def prompt(self, lang: str = "en") -> str:
-        return self.text.get(lang) or self.text.get("en") or f"{self.fact}: {self.attribute}?"
+        return pick(self.text, lang) or f"{self.fact}: {self.attribute}?"
 
 
 @dataclass(frozen=True)
@@ -203,9 +203,9 @@ class Consultation:
             if a is None:
                 continue
             concl = [c for c in (r.conclusion(i) for i in oq.conclusions) if c is not None]
-            why = tuple(sorted({f"{c.title.get(self.lang) or c.title.get('en')} ({', '.join(c.citations[:2])})"
+            why = tuple(sorted({f"{pick(c.title, self.lang)} ({', '.join(c.citations[:2])})"
                                 for c in concl}))
-            reasons = tuple(sorted({f"{c.title.get(self.lang) or c.title.get('en')}"
+            reasons = tuple(sorted({f"{pick(c.title, self.lang)}"
                                     + "".join(f": {v}" for v in value_labels(c, self.rb.kb, self.lang)[:1])
                                     + f" ({', '.join(c.citations)})" for c in concl}))
             choices = tuple((v, a.value_titles.get(v, {"en": v})) for v in a.values) if a.values else ()
@@ -532,13 +532,13 @@ class Interview:
             self._wrap(_m("decides", lang, list=shown))
         if q.choices and q.type != "bool":
             for i, (v, titles) in enumerate(q.choices, 1):
-                self.say(f"    {i}. {v} — {titles.get(lang) or titles.get('en') or v}")
+                self.say(f"    {i}. {v} — {pick(titles, lang) or v}")
 
     def _why(self, q: Question) -> None:
         self._wrap(_m("why-head", self.lang) + ":")
         for w in q.reasons or q.why:
             self._wrap(f"- {w}", "    ", "      ")
-        help_text = q.help.get(self.lang) or q.help.get("en") if q.help else ""
+        help_text = pick(q.help, self.lang)
         if help_text:
             self._wrap(_m("help", self.lang, text=help_text))
 
