@@ -40,6 +40,7 @@ FALLBACK: dict[str, tuple[str, ...]] = {"en": ("en",), "ru": ("ru", "en"), "kk":
 MESSAGES_DIR = Path(__file__).resolve().parent.parent / "kb" / "messages"
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)[^{}]*\}")
 _BABEL_LOCALE = {"ru": "ru_RU", "kk": "kk_KZ"}
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _CATALOGUES: dict[str, dict[str, dict[str, str]]] = {}
 _LOCS: dict[str, dict[str, Location]] = {}
@@ -194,15 +195,20 @@ def format_value(v: Any, lang: str = "en") -> str:
         return format_date(v, lang)
     if isinstance(v, (list, tuple)):
         return ", ".join(format_value(x, lang) for x in v)
+    if isinstance(v, str) and _ISO_DATE.fullmatch(v):  # a date as the results keep it
+        try:
+            return format_date(_dt.date.fromisoformat(v), lang)
+        except ValueError:
+            return v
     return plain(v)
 
 
 # ---- what rules lint says about the languages --------------------------------------------------
 
 def check_messages(langs: Iterable[str] = LANGS) -> list[Diagnostic]:
-    """Warnings about the catalogues: an id of en.yaml missing in a language (with the
-    catalogue file and the id), an id no English text defines, placeholders that differ from
-    the English ones; errors for a catalogue that cannot be read."""
+    """What ``rules lint`` says about the catalogues: a warning for an id of en.yaml missing in
+    a language (with the catalogue file and the id) and for an id no English text defines;
+    an error for a placeholder the code does not fill and for a catalogue that cannot be read."""
     en = _load("en")
     out = list(_PROBLEMS.get("en", []))
     for lang in langs:
@@ -221,11 +227,13 @@ def check_messages(langs: Iterable[str] = LANGS) -> list[Diagnostic]:
                                           f"no {lang} text for '{sec}.{key}': shown in {shown} until it is added",
                                           f"{sec}.{key}", severity="warning",
                                           related=(where,) if where else ()))
-                elif set(PLACEHOLDER.findall(mine)) != set(PLACEHOLDER.findall(text)):
+                elif set(PLACEHOLDER.findall(mine)) - set(PLACEHOLDER.findall(text)):
+                    # a translation may leave a placeholder out (English plurals: {s}), never add one
+                    extra = sorted(set(PLACEHOLDER.findall(mine)) - set(PLACEHOLDER.findall(text)))
                     out.append(Diagnostic(_LOCS[lang].get(f"{sec}.{key}", Location(path)), "translation-placeholders",
-                                          f"'{sec}.{key}' uses {sorted(set(PLACEHOLDER.findall(mine)))}, the English "
-                                          f"text {sorted(set(PLACEHOLDER.findall(text)))}", f"{sec}.{key}",
-                                          severity="warning"))
+                                          f"'{sec}.{key}' uses {{{', '.join(extra)}}}, which the code does not fill "
+                                          f"(the English text has {sorted(set(PLACEHOLDER.findall(text)))})",
+                                          f"{sec}.{key}"))
         for sec, entries in cat.items():
             for key in entries:
                 if key not in en.get(sec, {}):

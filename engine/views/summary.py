@@ -136,7 +136,8 @@ def _running(result: Result, day: Any, lang: str) -> str:
         ends, now = _dt.date.fromisoformat(day), _dt.date.fromisoformat(today)
     except ValueError:
         return ""
-    return _m("running", lang, day=today) if ends > now else _m("ran-out", lang, day=today)
+    return _m("running", lang, day=local_value(today, lang)) if ends > now else \
+        _m("ran-out", lang, day=local_value(today, lang))
 
 
 def _render(result: Result, kb: KB, ts: TypeSummary, c: Conclusion, lang: str,
