@@ -673,12 +673,18 @@ def rules() -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Date to judge 'last checked' against (default: today).")
+@click.option("--lang", type=click.Choice(["ru", "kk"]), default=None,
+              help="Check only this language's translations and list every kb/rules text lacking it (file:line).")
 @click.pass_obj
-def lint(project: Project, strict: bool, today: Any) -> None:
-    """Check kb and rules; report every problem as path:line:col: rule-id: message."""
+def lint(project: Project, strict: bool, today: Any, lang: str | None) -> None:
+    """Check kb and rules; report every problem as path:line:col: rule-id: message.
+
+    Missing translations: each interface string is a warning with its catalogue file and id;
+    the kb/rules texts lacking a language are counted in the summary, and with --lang LANG
+    each is a warning at its file:line."""
     from kzcopyright.engine.workflows.lint import lint as run_lint
 
-    report = run_lint(project.rules, project.kb, today=today.date() if today else None)
+    report = run_lint(project.rules, project.kb, today=today.date() if today else None, lang=lang)
     if report.errors:
         raise InputError(list(report.errors) + list(report.warnings))
     for w in report.warnings:

@@ -246,19 +246,24 @@ def check_messages(langs: Iterable[str] = LANGS) -> list[Diagnostic]:
 _TEXT_KEYS = frozenset(LANGS)
 # maintainers' notes and sources are not shown to the reader in their language
 _NOT_SHOWN = frozenset({"note", "notes", "source", "source_kk", "excerpt"})
+# the keys whose plain string value is a text shown to the reader (English only until translated)
+_PLAIN_TEXTS = frozenset({"title", "question", "help", "assumption", "because", "short"})
 
 
-def _walk(node: Any, parent_key: str, found: list[tuple[Any, str]]) -> None:
+def _walk(node: Any, parent_key: str, found: list[tuple[dict[str, str], Location, str]]) -> None:
     from .language.yamlio import LDict, LList
 
     if isinstance(node, LDict):
         keys = set(node)
         if keys and keys <= _TEXT_KEYS and all(isinstance(v, str) for v in node.values()):
             if parent_key not in _NOT_SHOWN:
-                found.append((node, parent_key))
+                found.append((dict(node), node.loc, parent_key))
             return
         for k, v in node.items():
-            _walk(v, str(k), found)
+            if isinstance(v, str) and k in _PLAIN_TEXTS:  # a plain string is the English text
+                found.append(({"en": v}, node.val_loc(k), str(k)))
+            else:
+                _walk(v, str(k), found)
     elif isinstance(node, LList):
         for v in node:
             _walk(v, parent_key, found)
@@ -275,12 +280,13 @@ def check_yaml_texts(paths: Iterable[Path], lang: str, shown: Any = str) -> list
             continue
         diags = Diagnostics()
         data = load_file(path, diags, shown(path))
-        found: list[tuple[Any, str]] = []
+        found: list[tuple[dict[str, str], Location, str]] = []
         _walk(data, "", found)
-        for node, key in found:
-            if not node.get(lang):
-                what = "statute text" if key == "text" else f"'{key}' text" if key else "text"
-                out.append(Diagnostic(node.loc, "missing-translation", f"{what} has no {lang}: shown in "
-                                      f"{' or '.join(c for c in FALLBACK[lang][1:] if node.get(c)) or 'another language'}",
+        for texts, loc, key in found:
+            if not texts.get(lang):
+                what = "statute text" if key == "text" and "/articles/" in f"/{loc.path}" else \
+                    f"'{key}' text" if key else "text"
+                shown_in = " or ".join(c for c in FALLBACK[lang][1:] if texts.get(c)) or "another language"
+                out.append(Diagnostic(loc, "missing-translation", f"{what} has no {lang}: shown in {shown_in}",
                                       key or "-", severity="warning"))
     return out
