@@ -24,7 +24,7 @@ from ..i18n import format_value as local_value
 from ..errors import KzError
 from ..language.kb import KB
 from ..reasoning.provenance import Status
-from ..reasoning.result import SCHEMA_VERSION, Conclusion, Result, format_value
+from ..reasoning.result import SCHEMA_VERSION, Conclusion, Result
 from .graph import RenderError, focus, reasoning_graph, render, safe_link, to_dot
 from .handles import Handle, handles
 from .summary import Summary, item_text, open_questions, question_text, refs_text, summarize
@@ -79,8 +79,14 @@ def _t(texts: dict[str, str], lang: str) -> str:
     return pick(texts, lang)
 
 
-def _badge(status: str) -> str:
-    return f'<span class="badge {status}">{_e(status.replace("_", " "))}</span>'
+def _badge(status: str, lang: str = "en") -> str:
+    return f'<span class="badge {status}">{_e(msg("explain", "st-" + status, lang))}</span>'
+
+
+def _item(name: str, lang: str) -> str:
+    """An attribute's name in the amounts and deadlines tables: words in English, the
+    identifier itself in other languages (it is not translated)."""
+    return name.replace("_", " ") if lang == "en" else name
 
 
 # the page runs no script and loads nothing: only its own inline styles and inline images
@@ -282,7 +288,7 @@ def _entry(h: Handle, c: Conclusion, kb: KB, lang: str, labels: dict[str, str]) 
     if vl:
         title += ": " + _e("; ".join(vl))
     law = "; ".join(f'<a href="#art-{_e(_art_key(x))}">{_e(cite_label(kb, x, lang))}</a>' for x in c.citations)
-    body = (f'<span class="num-ref">[{h.number}]</span>{_badge(str(c.status))}<strong>{title}</strong> '
+    body = (f'<span class="num-ref">[{h.number}]</span>{_badge(str(c.status), lang)}<strong>{title}</strong> '
             f'<span class="handle">{_e(h.name)}</span><br>{_e(client_text(_t(c.explanation, lang)))}')
     if c.depends_on and c.status == Status.UNDETERMINED:
         body += (f"<br><em>{_e(_m('depends', lang))}:</em> "
@@ -367,7 +373,7 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
     for f in result.facts:
         t = kb.types.get(f.type)
         name = f"{_t(t.title, lang) if t else f.type}: {f.get('key')}"
-        attrs = "; ".join(f"{_e(k)} = {_e(format_value(v))}" for k, v in sorted(f.attributes.items()) if k != "key")
+        attrs = "; ".join(f"{_e(k)} = {_e(local_value(v, lang))}" for k, v in sorted(f.attributes.items()) if k != "key")
         add(f"<tr><td>{_e(name)}</td><td>{attrs}</td></tr>")
     add("</tbody></table>")
 
@@ -401,19 +407,19 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
         add(f"<h2>{_e(_m('amounts', lang))}</h2><table><thead><tr><th style=\"width:55%\">{_e(_m('entry', lang))}</th>"
             f"<th>{_e(_m('item', lang))}</th><th class=num>{_e(_m('tenge', lang))}</th></tr></thead><tbody>")
         for n, label, name, v, st in amounts:
-            add(f'<tr><td><a href="#c{n}">[{n}]</a> {_e(label)} {_badge(st)}</td><td>{_e(name.replace("_", " "))}</td>'
+            add(f'<tr><td><a href="#c{n}">[{n}]</a> {_e(label)} {_badge(st, lang)}</td><td>{_e(_item(name, lang))}</td>'
                 f"<td class=num>{_e(local_value(v, lang))}</td></tr>")
         add("</tbody></table>")
     if deadlines:
         add(f"<h2>{_e(_m('deadlines', lang))}</h2><table><thead><tr><th style=\"width:50%\">{_e(_m('entry', lang))}</th>"
             f"<th>{_e(_m('item', lang))}</th><th>{_e(_m('date', lang))}</th>"
-            f"<th>{_e(_m('on-assessment', lang, day=today or '?'))}</th></tr></thead><tbody>")
+            f"<th>{_e(_m('on-assessment', lang, day=local_value(today, lang) if today else '?'))}</th></tr></thead><tbody>")
         for n, label, name, v, st in deadlines:
             state = ""
             if isinstance(today, str) and isinstance(v, str):
                 state = _m("passed", lang) if v <= today else _m("ahead", lang)
-            add(f'<tr><td><a href="#c{n}">[{n}]</a> {_e(label)} {_badge(st)}</td><td>{_e(name.replace("_", " "))}</td>'
-                f"<td>{_e(v)}</td><td>{_e(state)}</td></tr>")
+            add(f'<tr><td><a href="#c{n}">[{n}]</a> {_e(label)} {_badge(st, lang)}</td><td>{_e(_item(name, lang))}</td>'
+                f"<td>{_e(local_value(v, lang))}</td><td>{_e(state)}</td></tr>")
         add("</tbody></table>")
     if questions:
         add(f"<h2>{_e(_m('open', lang))}</h2><ul>")
@@ -475,10 +481,14 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
                 texts.append(art.text)
             for pnum in sorted(art.parts, key=lambda p: _cite_sort(p)):
                 texts.append(art.parts[pnum].text)
+            # the statute's own text: Kazakh in a Kazakh memo (Russian, equally authentic, where the
+            # kb has no Kazakh text yet), Russian in a Russian one, Russian and the English summary in English
+            shown = {"kk": (("kk",) if any(tx.get("kk") for tx in texts) else ("ru",)), "ru": ("ru",)}.get(
+                lang, ("ru", "en"))
             for tx in texts:
-                for tl in ("ru", "en"):
+                for tl in shown:
                     body = client_text(tx.get(tl, "")) if tl == "en" or tx.get(tl) else ""
-                    if body and (tl == "ru" or lang != "ru"):
+                    if body:
                         add(f'<p class="{tl}" lang="{tl}">' + "<br>".join(_e(line) for line in body.split("\n")) + "</p>")
             add("</div>")
     params = [(p, public_source(p.source)) for p in result.parameters]
