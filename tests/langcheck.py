@@ -76,7 +76,7 @@ def html_text(page: str) -> str:
     return html.unescape(page)
 
 
-def neutral(text: str, case_texts: tuple[str, ...] = ()) -> str:
+def neutral(text: str, case_texts: tuple[str, ...] = (), lang: str = "") -> str:
     """``text`` without what is language-neutral (see the module's docstring)."""
     for t in case_texts:
         text = text.replace(t, " ")
@@ -85,13 +85,15 @@ def neutral(text: str, case_texts: tuple[str, ...] = ()) -> str:
         text = text.replace(re.sub(r"\s+", " ", t), " ")
     text = re.sub(r"`[^`]*`", " ", text)
     text = re.sub(r"«[^»]*»", " ", text)
+    if lang == "en":  # English text quoting the statute's Russian words: '…' or "…"
+        text = re.sub(r"(?<![A-Za-z])'[^']*'|\"[^\"]*\"|“[^”]*”", " ", text)
     text = _NEUTRAL_TOKEN.sub(" ", text)
     return " ".join(w for w in text.split(" ") if w.strip(",;:—-") not in NAMES)
 
 
 def leaks(text: str, lang: str, case_texts: tuple[str, ...] = ()) -> list[str]:
     """The runs of words of another script than ``lang``'s in ``text`` (after :func:`neutral`)."""
-    clean = neutral(text, case_texts)
+    clean = neutral(text, case_texts, lang)
     pattern = _CYR_RUN if lang == "en" else _LATIN_RUN
     return sorted({m.group(0) for m in pattern.finditer(clean)})
 
