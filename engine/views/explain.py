@@ -309,7 +309,7 @@ def _test_text(test: str, lang: str) -> str:
     for pattern, key in _TEST_WORDS:
         word = _m(key, lang)
         repl = f" {word} " if key.endswith(("in", "contains")) else f" {word}"
-        test = pattern.sub(lambda _match, r=repl: r, test)
+        test = pattern.sub(repl.replace("\\", "\\\\"), test)
     return test
 
 

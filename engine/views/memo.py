@@ -483,10 +483,10 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
                 texts.append(art.parts[pnum].text)
             # the statute's own text: Kazakh in a Kazakh memo (Russian, equally authentic, where the
             # kb has no Kazakh text yet), Russian in a Russian one, Russian and the English summary in English
-            shown = {"kk": (("kk",) if any(tx.get("kk") for tx in texts) else ("ru",)), "ru": ("ru",)}.get(
-                lang, ("ru", "en"))
+            langs: tuple[str, ...] = {"kk": (("kk",) if any(tx.get("kk") for tx in texts) else ("ru",)),
+                                      "ru": ("ru",)}.get(lang, ("ru", "en"))
             for tx in texts:
-                for tl in shown:
+                for tl in langs:
                     body = client_text(tx.get(tl, "")) if tl == "en" or tx.get(tl) else ""
                     if body:
                         add(f'<p class="{tl}" lang="{tl}">' + "<br>".join(_e(line) for line in body.split("\n")) + "</p>")
