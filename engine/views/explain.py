@@ -36,6 +36,7 @@ def _m(key: str, lang: str, **kw: Any) -> str:
 
 
 def select(result: Result, tname: str, attrs: dict[str, str]) -> list[Conclusion]:
+    """The conclusions of ``result`` of type ``tname`` whose attributes match ``attrs``."""
     return result.select(tname, attrs)
 
 
@@ -203,6 +204,7 @@ def _input_text(text: str, used: list[str] | None) -> str:
 
 
 def why_answer_lines(answer: WhyAnswer, lang: str = "en") -> list[str]:
+    """The ``why`` answer as text lines in ``lang``: each step with its rule, law, parameters and premises, indented."""
     out: list[str] = []
     seen: set[str] = set()
 
@@ -336,6 +338,7 @@ def condition_detail(detail: str, lang: str) -> str:
 
 def why_not_lines(result: Result, kb: KB, tname: str, attrs: dict[str, str], analyses: list[BranchAnalysis],
                   lang: str = "en", changes: ChangeSearch | None = None) -> list[str]:
+    """The ``why-not`` answer as text lines in ``lang``: each rule that could conclude it, condition by condition, then the smallest changes found."""
     out: list[str] = []
     current = result.select(tname, attrs)
     title = _t(kb.types[tname].title, lang)

@@ -50,10 +50,12 @@ class Handle:
 
     @property
     def label(self) -> str:
+        """The entry's number as the reports print it: ``[3]``."""
         return f"[{self.number}]"
 
     @property
     def id(self) -> str:
+        """The conclusion's id (the type's name for a type that does not hold)."""
         return self.conclusion.id if self.conclusion is not None else self.type
 
 
@@ -126,6 +128,7 @@ def handles(result: Result, kb: KB) -> list[Handle]:
 
 
 def handle_of(result: Result, kb: KB, conclusion_id: str) -> Handle | None:
+    """The handle of the conclusion ``conclusion_id`` in ``result`` (None if it has none)."""
     for h in handles(result, kb):
         if h.id == conclusion_id:
             return h

@@ -82,6 +82,7 @@ class OpenQuestion:
 
 @dataclass(frozen=True)
 class Summary:
+    """The summary of a result in one language: its sections (topics) and the open questions."""
     lang: str
     sections: tuple[SummarySection, ...]
     questions: tuple[OpenQuestion, ...]
@@ -317,6 +318,7 @@ def item_text(summary: Summary, item: SummaryItem, result: Result, kb: KB, with_
 
 
 def question_text(summary: Summary, q: OpenQuestion) -> str:
+    """An open question as the summary names it: label, fact.attribute and how many points it settles."""
     return _m("question-ref", summary.lang, label=q.label, fact=q.fact, attribute=q.attribute, n=q.affects,
               s="s" if q.affects != 1 else "")
 
