@@ -357,7 +357,7 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
     add('<meta name="viewport" content="width=device-width, initial-scale=1">')
     add(f"<title>{_e(result.case_title)} — {_e(_m('memo', lang))}</title><style>{_CSS}</style></head><body>")
     add(f"<h1>{_e(result.case_title)}</h1>")
-    dates = ", ".join(f"{_e(_date_title(kb, k, lang))}: {_e(v)}" for k, v in sorted(result.dates.items()))
+    dates = ", ".join(f"{_e(_date_title(kb, k, lang))}: {_e(local_value(v, lang))}" for k, v in sorted(result.dates.items()))
     add(f'<p class="sub">{_m("sub", lang, id="<code>" + _e(result.case_id) + "</code>", dates=dates)}')
     if result.perspective:
         add(" " + _e(_m("perspective", lang, side=_perspective(kb, result.perspective, lang))))

@@ -158,7 +158,7 @@ class Consultation:
     @classmethod
     def start(cls, rb: RuleBase, case: Any = None, *, engine: str = "python", lang: str = "en",
               perspective: str | None = None) -> Consultation:
-        data = case if case is not None else dict(SKELETON)
+        data = case if case is not None else dict(SKELETON, title=_m("case-title", lang))
         if perspective and isinstance(data, dict):
             data = dict(data, perspective=perspective)
         scenario = load_case(rb, data)
@@ -359,13 +359,22 @@ class Consultation:
 
     # ---- names ---------------------------------------------------------------------------------
     def default_name(self, fact: Fact) -> str:
-        """A readable name for an entity the interview did not name: from its kind where known."""
-        if fact.type == "work" and isinstance(fact.get("kind"), str):
-            return "the " + str(fact.get("kind")).replace("_", " ")
+        """A readable name for an entity the interview did not name, in the interview's language:
+        from its kind where known ("the photograph"; in ru/kk the kind's title)."""
+        kind = fact.get("kind")
+        if fact.type == "work" and isinstance(kind, str):
+            if self.lang == "en":
+                return "the " + kind.replace("_", " ")
+            t = self.rb.kb.types.get("work")
+            a = t.attributes.get("kind") if t else None
+            title = pick(a.value_titles.get(kind, {}), self.lang) if a is not None else ""
+            return title.lower() if title else _m("default-work", self.lang)
         if fact.type == "party":
-            return {"legal_entity": "the company", "entrepreneur": "the entrepreneur"}.get(str(fact.get("kind")),
-                                                                                          "the user")
-        return {"person": "the author", "use": "the use", "work": "the work"}.get(fact.type, str(fact.get("key")))
+            key = {"legal_entity": "default-company", "entrepreneur": "default-entrepreneur"}.get(str(kind),
+                                                                                                 "default-user")
+            return _m(key, self.lang)
+        default = {"person": "default-author", "use": "default-use", "work": "default-work"}.get(fact.type)
+        return _m(default, self.lang) if default else str(fact.get("key"))
 
     def named_scenario(self) -> Scenario:
         """The case with the names given (or readable defaults) as the entities' keys, every
