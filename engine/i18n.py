@@ -245,9 +245,10 @@ def check_messages(langs: Iterable[str] = LANGS) -> list[Diagnostic]:
 
 _TEXT_KEYS = frozenset(LANGS)
 # maintainers' notes and sources are not shown to the reader in their language
-_NOT_SHOWN = frozenset({"note", "notes", "source", "source_kk", "excerpt"})
-# the keys whose plain string value is a text shown to the reader (English only until translated)
-_PLAIN_TEXTS = frozenset({"title", "question", "help", "assumption", "because", "short"})
+_NOT_SHOWN = frozenset({"note", "notes", "source", "source_kk"})
+# the keys whose plain string value is a text shown to the reader (English only until translated);
+# a rule's excerpt is shown by why and the web pages, in the reader's language where it has one
+_PLAIN_TEXTS = frozenset({"title", "question", "help", "assumption", "because", "short", "excerpt"})
 
 
 def _walk(node: Any, parent_key: str, found: list[tuple[dict[str, str], Location, str]]) -> None:
