@@ -116,7 +116,7 @@ _case_arg = click.argument("case", required=False, type=click.Path(path_type=Pat
 _example_opt = click.option("--example", help="Use a bundled example case instead of a file.")
 _engine_opt = click.option("--engine", type=click.Choice(["durable", "python"]), default=None,
                            help="Reasoning engine (default: durable where it imports, else python).")
-_lang_opt = click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True)
+_lang_opt = click.option("--lang", type=click.Choice(["en", "ru", "kk"]), default="en", show_default=True)
 
 
 def _store_as_of(ctx: click.Context, _param: Any, value: Any) -> None:
@@ -227,7 +227,7 @@ def analyze(project: Project, case: Path | None, example: str | None, fmt: str, 
                               graph_file=memo.graph_file_name(output) if output is not None else None,
                               images="png" if fmt == "pdf" else "svg")
         if output is not None:
-            _write_memo_graph(result, rb, output)
+            _write_memo_graph(result, rb, output, lang)
         data = page if fmt == "html" else memo.memo_pdf(page)
     else:
         lines = report_lines(result, rb.kb, lang, verbose, everything)
@@ -235,7 +235,7 @@ def analyze(project: Project, case: Path | None, example: str | None, fmt: str, 
             from kzcopyright.engine.views.summary import summarize, summary_lines
 
             lines = lines[:lines.index("")] + [""] + summary_lines(summarize(result, rb.kb, lang), result, rb.kb) + \
-                ["", result.disclaimer]
+                ["", disclaimer_text(result, lang)]
         data = "\n".join(lines) + "\n"
     if output is not None:
         _write(output, data)
@@ -244,7 +244,7 @@ def analyze(project: Project, case: Path | None, example: str | None, fmt: str, 
         _emit(project, data)
 
 
-def _write_memo_graph(result: Any, rb: Any, output: Path) -> None:
+def _write_memo_graph(result: Any, rb: Any, output: Path, lang: str = "en") -> None:
     """The memo's full reasoning graph, next to it (FILE.graph.svg, or .dot without Graphviz)."""
     from kzcopyright.engine.views import graph as G
     from kzcopyright.engine.views import memo
@@ -255,7 +255,8 @@ def _write_memo_graph(result: Any, rb: Any, output: Path) -> None:
             return  # a device or FIFO output: no file beside it
     except OSError:
         return
-    dot = G.to_dot(G.reasoning_graph(result, rb.kb), rb.kb, title=f"{result.case_title} [{result.case_id}]")
+    dot = G.to_dot(G.reasoning_graph(result, rb.kb, lang), rb.kb, title=f"{result.case_title} [{result.case_id}]",
+                   lang=lang)
     try:
         data = G.render(dot, "svg")
     except G.RenderError as exc:
@@ -263,6 +264,13 @@ def _write_memo_graph(result: Any, rb: Any, output: Path) -> None:
         data = dot.encode("utf-8")
         click.echo(f"{exc}: the full graph is written as DOT text", err=True)
     _write(target, data, " (the full reasoning graph)")
+
+
+def disclaimer_text(result: Any, lang: str) -> str:
+    """The result's disclaimer in ``lang`` (views.text)."""
+    from kzcopyright.engine.views.text import disclaimer_text as text
+
+    return str(text(result, lang))
 
 
 def _echo_wrapped(lines: list[str]) -> None:
@@ -345,7 +353,7 @@ def why(project: Project, args: tuple[str, ...], example: str | None, saved: Pat
     if fmt == "json":
         click.echo(_json_text(why_answer_json(answer)), nl=False)
         return
-    lines = _wrapped(why_answer_lines(answer, lang)) + ["", result.disclaimer]
+    lines = _wrapped(why_answer_lines(answer, lang)) + ["", disclaimer_text(result, lang)]
     _emit(project, "\n".join(lines) + "\n")
 
 
@@ -384,7 +392,7 @@ def why_not_cmd(project: Project, args: tuple[str, ...], example: str | None, en
     if fmt == "json":
         click.echo(_json_text(why_not_json(result, rb.kb, target.spec, tname, attrs, analyses, search)), nl=False)
         return
-    lines = _wrapped(why_not_lines(result, rb.kb, tname, attrs, analyses, lang, search)) + ["", result.disclaimer]
+    lines = _wrapped(why_not_lines(result, rb.kb, tname, attrs, analyses, lang, search)) + ["", disclaimer_text(result, lang)]
     _emit(project, "\n".join(lines) + "\n")
 
 
@@ -422,7 +430,7 @@ def what_if_cmd(project: Project, case: Path | None, example: str | None, assign
     if fmt == "json":
         click.echo(_json_text(what_if_json(rb.kb, diffs, changes, after.disclaimer, lang, unchanged)), nl=False)
         return
-    lines = _wrapped(what_if_lines(rb.kb, diffs, changes, lang, unchanged)) + ["", after.disclaimer]
+    lines = _wrapped(what_if_lines(rb.kb, diffs, changes, lang, unchanged)) + ["", disclaimer_text(after, lang)]
     _emit(project, "\n".join(lines) + "\n")
 
 
@@ -471,10 +479,11 @@ def _write_drawing(output: Path, dot: str, note: str = "") -> None:
 @click.option("--focus", default=None, help="Keep only what leads to this conclusion: a number or name from the "
               "report, e.g. 3 or infringement.")
 @_engine_opt
+@_lang_opt
 @_as_of_opt
 @click.pass_obj
 def graph(project: Project, case: Path | None, example: str | None, saved: Path | None, case_id: str | None,
-          output: Path | None, focus: str | None, engine: str | None) -> None:
+          output: Path | None, focus: str | None, engine: str | None, lang: str) -> None:
     """Draw the reasoning graph: facts -> rules (by article) -> conclusions."""
     from kzcopyright.engine.views import graph as G
     from kzcopyright.engine.views.handles import resolve
@@ -485,11 +494,11 @@ def graph(project: Project, case: Path | None, example: str | None, saved: Path 
         rb, result, _ = _result_for(project, ("-",), None, engine, saved, case_id)
     else:
         rb, _scenario, result = _evaluate(project, case, example, engine)
-    g = G.reasoning_graph(result, rb.kb)
+    g = G.reasoning_graph(result, rb.kb, lang)
     if focus:
         targets = [f"fact:{c.fid}" for c in resolve(result, rb.kb, focus, must_exist=True).matches]
         g = G.focus(g, targets)
-    dot = G.to_dot(g, rb.kb, title=f"{result.case_title} [{result.case_id}]")
+    dot = G.to_dot(g, rb.kb, title=f"{result.case_title} [{result.case_id}]", lang=lang)
     if output is None:
         click.echo(dot, nl=False)
         return
@@ -665,12 +674,18 @@ def rules() -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Date to judge 'last checked' against (default: today).")
+@click.option("--lang", type=click.Choice(["ru", "kk"]), default=None,
+              help="Check only this language's translations and list every kb/rules text lacking it (file:line).")
 @click.pass_obj
-def lint(project: Project, strict: bool, today: Any) -> None:
-    """Check kb and rules; report every problem as path:line:col: rule-id: message."""
+def lint(project: Project, strict: bool, today: Any, lang: str | None) -> None:
+    """Check kb and rules; report every problem as path:line:col: rule-id: message.
+
+    Missing translations: each interface string is a warning with its catalogue file and id;
+    the kb/rules texts lacking a language are counted in the summary, and with --lang LANG
+    each is a warning at its file:line."""
     from kzcopyright.engine.workflows.lint import lint as run_lint
 
-    report = run_lint(project.rules, project.kb, today=today.date() if today else None)
+    report = run_lint(project.rules, project.kb, today=today.date() if today else None, lang=lang)
     if report.errors:
         raise InputError(list(report.errors) + list(report.warnings))
     for w in report.warnings:

@@ -55,8 +55,10 @@ class Constraint:
     when: tuple[tuple[str, Any], ...] = ()
 
     def text(self, lang: str = "en") -> str:
-        """The constraint's title in ``lang`` (English, then its id, where missing)."""
-        return self.title.get(lang) or self.title.get("en") or self.id
+        """The constraint's title in ``lang`` (the fallback kk -> ru -> en, then its id)."""
+        from ..i18n import pick
+
+        return pick(self.title, lang) or self.id
 
 
 @dataclass(frozen=True)

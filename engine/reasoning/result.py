@@ -488,11 +488,13 @@ def load_result(path: str, case_id: str | None = None) -> Result:
 # ---- building a result from a trace ------------------------------------------------------------
 
 
-def _render(template: str, values: dict[str, Any]) -> str:
+def _render(template: str, values: dict[str, Any], lang: str = "en") -> str:
+    from ..i18n import format_value as local_value
+
     def sub(m: re.Match[str]) -> str:
         name = m.group(1)
         if name in values and values[name] is not None:
-            return format_value(values[name])
+            return local_value(values[name], lang)
         return "(unknown)"
 
     return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", sub, template)
@@ -579,7 +581,7 @@ class _Builder:
         rule = self.trace.rules[d.rule]
         values = dict(d.bindings)
         values.update(fact.attributes)
-        return {lang: _render(t, values) for lang, t in sorted(rule.because.items())}
+        return {lang: _render(t, values, lang) for lang, t in sorted(rule.because.items())}
 
     def conclusion(self, fact: TraceFact, status: Status, derivations: list[Derivation]) -> Conclusion:
         t = self.kb.types[fact.type]
@@ -641,11 +643,10 @@ class _Builder:
         case_fact = case["case_fact"]
         if case_fact is not None and case_fact.get("assessment_date_assumed") is True:
             day = case_fact.get("assessment_date")
+            from ..i18n import LANGS, format_value as local_value, msg
+
             assumptions.insert(0, AssumptionNote("", {
-                "en": f"The case gives no date of assessment: it is assessed as of {day} (the day of the analysis, "
-                      "unless --as-of set another); limitation periods and rules of procedure are judged on that day.",
-                "ru": f"Дата оценки в деле не указана: дело оценивается на {day} (день анализа, если --as-of не "
-                      "задает другую дату); сроки давности и процессуальные правила определяются на этот день."}, ()))
+                lang: msg("result", "assessment-date-assumed", lang, day=local_value(day, lang)) for lang in LANGS}, ()))
         up_to = kb.encoded_up_to.isoformat() if kb.encoded_up_to else "unknown"
         return Result(
             case_id=case["id"], case_title=case["title"], dates=case["dates"], perspective=case["perspective"],

@@ -33,6 +33,7 @@ REPORTED = ("conclusion", "liability", "remedy", "action")
 
 @dataclass(frozen=True)
 class Topic:
+    """A topic of the summary (protection, infringement, claims, …): its title and words for "nothing here" per language."""
     name: str
     title: dict[str, str]
     none: dict[str, str]  # said when nothing of the topic holds or is open ({} : the topic is left out)
@@ -42,6 +43,7 @@ class Topic:
 
 @dataclass(frozen=True)
 class TypeSummary:
+    """How the summary speaks of one conclusion type: its topic and its template per language."""
     type: str
     topic: str  # a topic's name, or "none"
     text: dict[str, str]
@@ -53,6 +55,7 @@ class TypeSummary:
 
 @dataclass(frozen=True)
 class Catalogue:
+    """The whole summary catalogue (kb/summary.yaml): topics, types and the open questions' short labels."""
     topics: tuple[Topic, ...]
     types: dict[str, TypeSummary]
     labels: dict[str, dict[str, str]]  # "type.attribute" -> short label of its question

@@ -21,12 +21,14 @@ __all__ = ["analysis_document", "analysis_json_text", "handles_json"]
 
 
 def handles_json(result: Result, kb: KB) -> list[dict[str, Any]]:
+    """The handles of a result as JSON: number, name, id, type and status of each entry."""
     return [{"number": h.number, "handle": h.name, "id": h.id, "type": h.type,
              "status": str(h.conclusion.status) if h.conclusion is not None else "does_not_hold"}
             for h in handles(result, kb)]
 
 
 def analysis_document(result: Result, kb: KB, lang: str = "en") -> dict[str, Any]:
+    """The document ``analyze --format json`` prints: the result, its summary in ``lang`` and its handles."""
     doc = result.to_json()
     doc["summary"] = summary_json(summarize(result, kb, lang), result, kb)
     doc["handles"] = handles_json(result, kb)

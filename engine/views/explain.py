@@ -10,9 +10,12 @@ have a text and a JSON form. The CLI prints them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..i18n import Section, msg, pick
+from ..i18n import format_value as local_value
 from ..language.kb import KB
 from ..reasoning.compare import Change
 from ..reasoning.provenance import BranchAnalysis, ChangeSearch, Mode, Role, Status, TraceFact, to_plain
@@ -21,64 +24,24 @@ from .handles import handle_of, parse_spec
 from .text import cases_line, cite_label
 
 __all__ = ["parse_spec", "select", "why_lines", "why_not_lines", "what_if_lines", "WhyStep", "WhyAnswer",
-           "why_answer", "why_answer_lines", "why_answer_json", "why_not_json", "what_if_json", "MSG"]
+           "why_answer", "why_answer_lines", "why_answer_json", "why_not_json", "what_if_json", "MSG",
+           "condition_detail"]
 
 # the interface strings of this module (message id -> language -> text)
-MSG: dict[str, dict[str, str]] = {
-    "stated": {"en": "stated fact", "ru": "факт дела"},
-    "st-holds": {"en": "holds", "ru": "следует"},
-    "st-undetermined": {"en": "undetermined", "ru": "не определено"},
-    "st-defeated": {"en": "defeated", "ru": "отменено"},
-    "st-does_not_hold": {"en": "does not hold", "ru": "не следует"},
-    "explained-above": {"en": "(explained above)", "ru": "(объяснено выше)"},
-    "because": {"en": "because", "ru": "потому что"},
-    "rule": {"en": "rule", "ru": "правило"},
-    "version": {"en": "version", "ru": "версия"},
-    "law": {"en": "law", "ru": "закон"},
-    "assumption": {"en": "assumption", "ru": "допущение"},
-    "parameter": {"en": "parameter", "ru": "параметр"},
-    "on": {"en": "on", "ru": "на"},
-    "unknown": {"en": "unknown", "ru": "неизвестно"},
-    "assumed-possible": {"en": "(assumed possible)", "ru": "(предполагается возможным)"},
-    "defeated-by": {"en": "defeated by", "ru": "отменено правилом"},
-    "exception": {"en": "exception", "ru": "исключение"},
-    "does-not-apply": {"en": "does not apply", "ru": "не применяется"},
-    "might-apply": {"en": "might apply (undetermined)", "ru": "может применяться (не определено)"},
-    "matches": {"en": "{n} conclusions match {spec}: {list}", "ru": "{spec}: подходят {n} выводов: {list}"},
-    "shared": {"en": "What they have in common (explained once):", "ru": "Общее для них (объяснено один раз):"},
-    "each": {"en": "Each of them:", "ru": "Каждый из них:"},
-    "deeper": {"en": "(the reasoning goes on below this point: `kzcopyright why CASE {handle}` shows it)",
-               "ru": "(рассуждение продолжается: `kzcopyright why CASE {handle}`)"},
-    "holds-see-why": {"en": "{title} — {spec} holds; see `why`.", "ru": "{title} — {spec}: вывод следует; см. `why`."},
-    "defeated-rule": {"en": "  defeated by {rule} ({law})", "ru": "  отменено правилом {rule} ({law})"},
-    "smallest": {"en": "Smallest change{s} of facts that would make it hold:",
-                 "ru": "Наименьшие изменения фактов, при которых вывод следует:"},
-    "no-change": {"en": "No change of up to {n} fact{s} makes it hold.",
-                  "ru": "Никакое изменение не более чем {n} фактов не дает этого вывода."},
-    "stopped-time": {"en": "  (search stopped at its time bound of {sec:g} s after {n} evaluations; a smaller or "
-                           "another change may exist: raise --max-seconds)",
-                     "ru": "  (поиск остановлен по времени, {sec:g} с, после {n} вычислений; поднимите --max-seconds)"},
-    "stopped-evals": {"en": "  (search stopped at its bound of {n} evaluations; a larger change may exist)",
-                      "ru": "  (поиск остановлен после {n} вычислений; возможно большее изменение)"},
-    "evaluated": {"en": "  ({n} alternative cases evaluated)", "ru": "  (вычислено альтернативных случаев: {n})"},
-    "what-if": {"en": "What if: {list}", "ru": "Что если: {list}"},
-    "no-diff": {"en": "  No conclusion changes.", "ru": "  Ни один вывод не меняется."},
-    "no-rule": {"en": "no rule produces it any more ({rules})", "ru": "его больше не дает ни одно правило ({rules})"},
-    "focus-same": {"en": "  {title} ({ident}): unchanged — {status}", "ru": "  {title} ({ident}): без изменений — {status}"},
-}
+MSG = Section("explain")  # kb/messages/{en,ru,kk}.yaml, section explain
 
 
 def _m(key: str, lang: str, **kw: Any) -> str:
-    texts = MSG[key]
-    return (texts.get(lang) or texts["en"]).format(**kw)
+    return msg(MSG.name, key, lang, **kw)
 
 
 def select(result: Result, tname: str, attrs: dict[str, str]) -> list[Conclusion]:
+    """The conclusions of ``result`` of type ``tname`` whose attributes match ``attrs``."""
     return result.select(tname, attrs)
 
 
 def _t(texts: dict[str, str], lang: str) -> str:
-    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+    return pick(texts, lang)
 
 
 def _fact_text(fact: TraceFact) -> str:
@@ -146,7 +109,7 @@ def _step(result: Result, kb: KB, fid: str, lang: str, depth: int, max_depth: in
     h = handle_of(result, kb, fid) if c is not None else None
     base = dict(fact=fid, type=fact.type, role="derived", title=_t(t.title, lang) if t else fact.type,
                 status=str(status), text=_fact_text(fact), handle=h.name if h else "", number=h.number if h else 0,
-                cases=cases_line(result, c) if c is not None else "")
+                cases=cases_line(result, c, lang) if c is not None else "")
     d = result.best_derivation(fid)
     if d is None:
         return WhyStep(**base)  # type: ignore[arg-type]
@@ -241,6 +204,7 @@ def _input_text(text: str, used: list[str] | None) -> str:
 
 
 def why_answer_lines(answer: WhyAnswer, lang: str = "en") -> list[str]:
+    """The ``why`` answer as text lines in ``lang``: each step with its rule, law, parameters and premises, indented."""
     out: list[str] = []
     seen: set[str] = set()
 
@@ -276,7 +240,7 @@ def why_answer_lines(answer: WhyAnswer, lang: str = "en") -> list[str]:
             out.append(f"{indent}    {_m('assumption', lang)}: {s.assumption}")
         for p in s.parameters:
             out.append(f"{indent}    {_m('parameter', lang)}: {p['title']} {_m('on', lang)} {p['date']} = "
-                       f"{format_value(p['value'])} — {p['source']}")
+                       f"{local_value(p['value'], lang)} — {p['source']}")
         for u in s.unknowns:
             out.append(f"{indent}    {_m('unknown', lang)}: {u} {_m('assumed-possible', lang)}")
         for ref in s.defeated_by:
@@ -286,7 +250,7 @@ def why_answer_lines(answer: WhyAnswer, lang: str = "en") -> list[str]:
         for e in s.exceptions:
             verdict = _m("does-not-apply" if e["status"] == "does_not_apply" else "might-apply", lang)
             out.append(f"{indent}    {_m('exception', lang)} {e['rule']} ({'; '.join(e['law'])}) {verdict}: "
-                       + "; ".join(e["reasons"]))
+                       + "; ".join(condition_detail(r, lang) for r in e["reasons"]))
 
     if len(answer.roots) > 1:
         names = [f"[{answer.steps[r].number}]" if answer.steps[r].number else answer.steps[r].fact
@@ -317,11 +281,64 @@ def why_answer_json(answer: WhyAnswer) -> dict[str, Any]:
             "steps": {k: to_plain(v) for k, v in sorted(answer.steps.items())}, "disclaimer": answer.disclaimer}
 
 
+
+# the condition details of a why-not analysis come from the engine in English; they are read
+# back here by their fixed forms and said in the reader's language (English: unchanged)
+_CONDITION_FORMS = [
+    (re.compile(r"(?P<fid>\S+): (?P<test>.+) does not hold \(it is (?P<value>.*)\)"), "cond-fails"),
+    (re.compile(r"(?P<fid>\S+) itself is undetermined"), "cond-itself-open"),
+    (re.compile(r"(?P<fa>\S+) is unknown \((?P<test>.+) needed\)"), "cond-unknown"),
+    (re.compile(r"(?P<what>.+) holds, which excludes it"), "cond-excludes"),
+    (re.compile(r"(?P<what>.+) might hold"), "cond-might"),
+    (re.compile(r"(?P<what>.+) does not hold"), "cond-not"),
+    (re.compile(r"(?P<fid>\S+) matches"), "cond-matches"),
+    (re.compile(r"there is no (?P<type>\S+) with (?P<attrs>.+)"), "cond-none-with"),
+    (re.compile(r"there is no (?P<type>\S+)"), "cond-none"),
+    (re.compile(r"version (?P<v>\S+) is not in force on (?P<day>\S+)"), "cond-not-in-force"),
+    (re.compile(r"the case's (?P<attr>\S+) is unknown"), "cond-date-unknown"),
+]
+_TEST_WORDS = [(re.compile(r" is not stated\b"), "op-not-stated"), (re.compile(r" is stated\b"), "op-stated"),
+               (re.compile(r" present False\b"), "op-not-stated"), (re.compile(r" present True\b"), "op-stated"),
+               (re.compile(r" not_in "), "op-not-in"),
+               (re.compile(r" not in "), "op-not-in"), (re.compile(r" contains "), "op-contains"),
+               (re.compile(r" in "), "op-in")]
+
+
+_WORD_VALUES: dict[str, Any] = {"unknown": None, "yes": True, "no": False}
+
+
+def _test_text(test: str, lang: str) -> str:
+    for pattern, key in _TEST_WORDS:
+        word = _m(key, lang)
+        repl = f" {word} " if key.endswith(("in", "contains")) else f" {word}"
+        test = pattern.sub(repl.replace("\\", "\\\\"), test)
+    return test
+
+
+def condition_detail(detail: str, lang: str) -> str:
+    """A condition's detail of a why-not analysis (``"; "``-joined English forms of the
+    engine) in ``lang``; a form not known is left as it is."""
+    if lang == "en" or not detail:
+        return detail
+    out = []
+    for part in detail.split("; "):
+        for pattern, key in _CONDITION_FORMS:
+            m = pattern.fullmatch(part)
+            if m:
+                kw = {k: (_test_text(v, lang) if k in ("test", "what", "attrs") else
+                          local_value(_WORD_VALUES.get(v, v), lang) if k in ("value", "day") else v)
+                      for k, v in m.groupdict().items()}
+                part = _m(key, lang, **kw)
+                break
+        out.append(part)
+    return "; ".join(out)
+
 # ---- why not -----------------------------------------------------------------------------------
 
 
 def why_not_lines(result: Result, kb: KB, tname: str, attrs: dict[str, str], analyses: list[BranchAnalysis],
                   lang: str = "en", changes: ChangeSearch | None = None) -> list[str]:
+    """The ``why-not`` answer as text lines in ``lang``: each rule that could conclude it, condition by condition, then the smallest changes found."""
     out: list[str] = []
     current = result.select(tname, attrs)
     title = _t(kb.types[tname].title, lang)
@@ -329,7 +346,7 @@ def why_not_lines(result: Result, kb: KB, tname: str, attrs: dict[str, str], ana
     if any(c.status == Status.HOLDS for c in current):
         out.append(_m("holds-see-why", lang, title=title, spec=spec))
     else:
-        states = sorted({Status(c.status).label for c in current}) or ["does not hold"]
+        states = sorted({_m(f"st-{Status(c.status)}", lang) for c in current}) or [_m("st-does_not_hold", lang)]
         out.append(f"{title} — {spec}: {', '.join(states)}")
     for c in current:
         if c.status == Status.DEFEATED:
@@ -338,19 +355,22 @@ def why_not_lines(result: Result, kb: KB, tname: str, attrs: dict[str, str], ana
                                                                                 for x in d.citations)))
     for a in analyses:
         out.append("")
-        out.append(f"Rule {a.rule} ({'; '.join(cite_label(kb, x, lang) for x in a.citations)}): {a.status}")
+        out.append(_m("branch", lang, rule=a.rule, law="; ".join(cite_label(kb, x, lang) for x in a.citations),
+                      status=_m(f"branch-{a.status}", lang)))
+        marks = {k: _m(f"mark-{k}", lang) for k in ("met", "failed", "unknown")}
+        width = max(len(v) for v in marks.values())
         for cs in a.conditions:
-            mark = {"met": "met    ", "failed": "FAILED ", "unknown": "unknown"}[cs.status]
-            out.append(f"  [{mark}] {cs.condition}")
+            out.append(f"  [{marks[cs.status].ljust(width)}] {cs.condition if lang == 'en' else _test_text(cs.condition, lang)}")
             if cs.status != "met":
-                out.append(f"            {cs.detail}")
+                out.append(f"            {condition_detail(cs.detail, lang)}")
     if changes is not None:
         out.append("")
         if changes.solutions:
             out.append(_m("smallest", lang, s="s" if len(changes.solutions) > 1 else ""))
             for sol in changes.solutions:
-                out.append("  - " + "; ".join(f"set {fid}.{attr} = {format_value(v)}" if v is not None
-                                               else f"unset {fid}.{attr}" for fid, attr, v in sol))
+                out.append("  - " + "; ".join(_m("set", lang, fa=f"{fid}.{attr}", value=local_value(v, lang))
+                                               if v is not None else _m("unset", lang, fa=f"{fid}.{attr}")
+                                               for fid, attr, v in sol))
         elif not changes.bound_hit:
             out.append(_m("no-change", lang, n=changes.max_size, s="s" if changes.max_size > 1 else ""))
         if changes.bound_hit and changes.stopped == "time":
@@ -399,18 +419,23 @@ def _reason(ch: Change, lang: str) -> str:
     return reason
 
 
+def _status_word(status: str, lang: str) -> str:
+    """A status as what-if prints it: ``does not hold`` (en), ``не следует`` (ru), …"""
+    key = f"st-{status}"
+    return _m(key, lang) if key in MSG else status.replace("_", " ")
+
+
 def what_if_lines(kb: KB, diffs: list[Change], changes: list[tuple[str, str, Any]], lang: str = "en",
                   unchanged: list[Conclusion] | None = None) -> list[str]:
     """The conclusions that differ after ``changes``; ``unchanged`` (with ``--focus``): the
     focused conclusions that stay as they were, said so."""
-    out = [_m("what-if", lang, list="; ".join(f"{fid}.{attr} = {format_value(v) if v is not None else 'unknown'}"
-                                              for fid, attr, v in changes))]
+    out = [_m("what-if", lang, list="; ".join(f"{fid}.{attr} = {local_value(v, lang)}" for fid, attr, v in changes))]
     for c in unchanged or []:
         ident = ", ".join(f"{k}={format_value(v)}" for k, v in c.attributes.items()
                           if k in kb.types[c.type].attributes and kb.types[c.type].attributes[k].type in ("ref", "enum"))
         out.append("")
         out.append(_m("focus-same", lang, title=_t(kb.types[c.type].title, lang), ident=ident,
-                      status=Status(c.status).label))
+                      status=_m(f"st-{Status(c.status)}", lang)))
     if not diffs:
         if not unchanged:
             out.append(_m("no-diff", lang))
@@ -421,15 +446,18 @@ def what_if_lines(kb: KB, diffs: list[Change], changes: list[tuple[str, str, Any
         title = _t(kb.types[ch.type].title, lang)
         out.append("")
         out.append(f"  {title} ({_ident(kb, ch)})")
-        out.append(f"    {'before:':<{width}}{ch.status('before').replace('_', ' ')}")
-        out.append(f"    {'after:':<{width}}{ch.status('after').replace('_', ' ')}")
+        before, after, why = (_m(k, lang) + ":" for k in ("wi-before", "wi-after", "wi-why"))
+        width = max(width, len(before) + 1, len(after) + 1, len(why) + 1)
+        out.append(f"    {before:<{width}}{_status_word(ch.status('before'), lang)}")
+        out.append(f"    {after:<{width}}{_status_word(ch.status('after'), lang)}")
         if a and b and a.attributes != b.attributes:
             for k in sorted(set(a.attributes) | set(b.attributes)):
                 if a.attributes.get(k) != b.attributes.get(k):
-                    out.append(f"    {k}: {format_value(a.attributes.get(k))} -> {format_value(b.attributes.get(k))}")
+                    out.append(f"    {k}: {local_value(a.attributes.get(k), lang)} -> "
+                               f"{local_value(b.attributes.get(k), lang)}")
         reason = _reason(ch, lang)
         if reason:
-            out.append(f"    {'why:':<{width}}{reason}")
+            out.append(f"    {why:<{width}}{reason}")
     return out
 
 

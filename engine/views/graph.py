@@ -17,10 +17,18 @@ from collections.abc import Iterable
 
 import networkx as nx
 
+from ..i18n import Section, msg, pick
+from ..i18n import format_value as local_value
 from ..language.kb import KB
 from ..reasoning.provenance import Derivation, Mode, Role, Status
 from ..reasoning.result import Result, format_value
 from .text import cite_label
+
+MSG = Section("graph")  # kb/messages/{en,ru,kk}.yaml, section graph
+
+
+def _m(key: str, lang: str) -> str:
+    return msg("graph", key, lang)
 
 __all__ = ["reasoning_graph", "focus", "to_dot", "render", "RenderError", "GraphvizMissing", "cite_label",
            "INSTALL_HINT", "RENDER_TIMEOUT"]
@@ -46,8 +54,9 @@ def _fact_label(attributes: dict[str, Any], key: Any, tname: str, only: set[str]
     return f"{tname}:{key}" + ("\n" + ", ".join(attrs) if attrs else "")
 
 
-def reasoning_graph(result: Result, kb: KB) -> nx.DiGraph:
-    """Build the graph of one analysis from its trace (a live or a saved result alike)."""
+def reasoning_graph(result: Result, kb: KB, lang: str = "en") -> nx.DiGraph:
+    """Build the graph of one analysis from its trace (a live or a saved result alike), its
+    titles and questions in ``lang``."""
     trace = result.trace
     g = nx.DiGraph()
     status = {c.id: c.status for c in result.conclusions}
@@ -83,7 +92,7 @@ def reasoning_graph(result: Result, kb: KB) -> nx.DiGraph:
                 g.add_node(node, kind="conclusion", label=_fact_label(fact.attributes, fact.get("key"), fact.type),
                            type=fact.type, fid=fid, status=str(status.get(fid, Status.DOES_NOT_HOLD)),
                            ckind=t.kind if t else "intermediate",
-                           title=(t.title.get("en", fact.type) if t else fact.type))
+                           title=(pick(t.title, lang, fact.type) if t else fact.type))
         return node
 
     shown_ds = [d for d in derivations if visible(d)]
@@ -98,7 +107,7 @@ def reasoning_graph(result: Result, kb: KB) -> nx.DiGraph:
         rnode = f"rule:{d.id}"
         act = rule.citations[0].split("/")[0] if rule.citations else "-"
         g.add_node(rnode, kind="rule", rule=rule.uid, rule_id=rule.id, citations=list(rule.citations), act=act,
-                   label=cite_label(kb, rule.citations[0]) + "\n" + rule.id.split(".", 1)[-1] if rule.citations
+                   label=cite_label(kb, rule.citations[0], lang) + "\n" + rule.id.split(".", 1)[-1] if rule.citations
                    else rule.id,
                    defeated=d.defeated, mode=str(d.mode), excerpt=rule.excerpt.get("en", ""))
         shown[(d.branch, d.premises, str(d.mode))] = rnode
@@ -108,8 +117,8 @@ def reasoning_graph(result: Result, kb: KB) -> nx.DiGraph:
                 g.add_edge(n, rnode, kind="premise")
         for p in d.parameters:
             pnode = f"param:{p.name}@{p.date}"
-            title = kb.parameters[p.name].title.get("en", p.name) if p.name in kb.parameters else p.name
-            g.add_node(pnode, kind="parameter", label=f"{title}\n= {format_value(p.value)} ({p.date})", source=p.source,
+            title = pick(kb.parameters[p.name].title, lang, p.name) if p.name in kb.parameters else p.name
+            g.add_node(pnode, kind="parameter", label=f"{title}\n= {local_value(p.value, lang)} ({p.date})", source=p.source,
                        name=p.name, value=p.value, date=p.date)
             g.add_edge(pnode, rnode, kind="parameter")
         if d.mode == Mode.POSSIBLE:
@@ -121,7 +130,7 @@ def reasoning_graph(result: Result, kb: KB) -> nx.DiGraph:
                 unode = f"unknown:{u.fact}.{u.attribute}"
                 q = t.attributes.get(u.attribute)
                 g.add_node(unode, kind="unknown", label=f"{u.fact}.{u.attribute} = ?", fid=u.fact,
-                           attribute=u.attribute, question=(q.question.get("en", "") if q else ""))
+                           attribute=u.attribute, question=(pick(q.question, lang) if q else ""))
                 g.add_edge(unode, rnode, kind="unknown")
         for fid in d.conclusions:
             n = fact_node(fid)
@@ -182,8 +191,8 @@ def _wrap(text: str, width: int = 34) -> str:
     return "\n".join("\n".join(textwrap.wrap(line, width)) or line for line in text.split("\n"))
 
 
-def to_dot(g: nx.DiGraph, kb: KB, title: str = "", layout: str = "wide") -> str:
-    """DOT text: rules grouped by act, facts on the left, a legend.
+def to_dot(g: nx.DiGraph, kb: KB, title: str = "", layout: str = "wide", lang: str = "en") -> str:
+    """DOT text: rules grouped by act, facts on the left, a legend (its words in ``lang``).
 
     ``layout="memo"`` draws for a page instead: top-down, larger text, narrower labels, no
     legend box (the memo explains the styles), so that a topic's drawing stays readable on A4."""
@@ -218,7 +227,7 @@ def to_dot(g: nx.DiGraph, kb: KB, title: str = "", layout: str = "wide") -> str:
         elif kind == "rule":
             if d.get("defeated"):
                 attrs = 'shape=component, fillcolor="#ffebee", color="#c62828", style="dashed,filled"'
-                label = label + "\n(defeated)"
+                label = label + "\n" + _m("defeated-mark", lang)
             elif d.get("mode") == "possible":
                 attrs = 'shape=component, fillcolor="#fff3e0", color="#ef6c00"'
             else:
@@ -226,7 +235,7 @@ def to_dot(g: nx.DiGraph, kb: KB, title: str = "", layout: str = "wide") -> str:
         else:
             st = d.get("status", "holds")
             attrs = f'fillcolor="{_STATUS_FILL[st]}", color="{_STATUS_COLOR[st]}", penwidth=1.6'
-            label = _wrap(f"{d.get('title', '')}\n[{st.replace('_', ' ')}]\n{d.get('label', '')}", width)
+            label = _wrap(f"{d.get('title', '')}\n[{_m('st-' + st, lang)}]\n{d.get('label', '')}", width)
         return f"    {ids[n]} [label={_q(label)}, {attrs}];"
 
     for group in sorted(by_group):
@@ -234,8 +243,8 @@ def to_dot(g: nx.DiGraph, kb: KB, title: str = "", layout: str = "wide") -> str:
         if group == "" or memo:  # the memo's drawings are not boxed by act: boxes widen a top-down drawing
             lines.extend(node_line(n).replace("    ", "  ", 1) for n in members)
             continue
-        name = "Case facts" if group == "facts" else (
-            (kb.acts[group].short.get("en") or kb.acts[group].title.get("en") or group) if group in kb.acts else group)
+        name = _m("facts", lang) if group == "facts" else (
+            (pick(kb.acts[group].short, lang) or pick(kb.acts[group].title, lang) or group) if group in kb.acts else group)
         lines.append(f"  subgraph {_q('cluster_' + group)} {{")
         lines.append(f'    label={_q(name)}; style="rounded,dashed"; color="#bdbdbd"; fontcolor="#424242";')
         lines.extend(node_line(n) for n in members)
@@ -246,7 +255,7 @@ def to_dot(g: nx.DiGraph, kb: KB, title: str = "", layout: str = "wide") -> str:
         if kind == "unknown":
             style = ' [style=dashed, color="#9e9e9e"]'
         elif kind == "defeats":
-            style = f' [color="#c62828", style=bold, label="defeats", fontcolor="#c62828", fontsize={font}]'
+            style = f' [color="#c62828", style=bold, label={_q(_m("defeats", lang))}, fontcolor="#c62828", fontsize={font}]'
         elif kind == "defeated":
             style = ' [color="#c62828", style=dashed]'
         elif kind == "parameter":
@@ -254,23 +263,19 @@ def to_dot(g: nx.DiGraph, kb: KB, title: str = "", layout: str = "wide") -> str:
         lines.append(f"  {ids[u]} -> {ids[v]}{style};")
     if memo:
         return "\n".join(lines + ["}"]) + "\n"
-    lines += [
-        "  subgraph cluster_legend {",
-        '    label="Legend"; style="rounded"; color="#bdbdbd"; fontsize=10;',
-        '    lg1 [label="stated fact", fillcolor="#e3f2fd", color="#1565c0"];',
-        '    lg2 [label="unknown fact = ?", fillcolor="#fafafa", color="#9e9e9e", style="rounded,dashed,filled"];',
-        '    lg3 [label="parameter (dated value)", shape=note, fillcolor="#fffde7", color="#f9a825"];',
-        '    lg4 [label="rule applied (article)", shape=component, fillcolor="#ede7f6", color="#4527a0"];',
-        '    lg4b [label="rule that only possibly applies", shape=component, fillcolor="#fff3e0", color="#ef6c00"];',
-        '    lg5 [label="rule defeated by an exception", shape=component, fillcolor="#ffebee", color="#c62828", '
-        'style="dashed,filled"];',
-        '    lg6 [label="conclusion: holds", fillcolor="#e8f5e9", color="#2e7d32"];',
-        '    lg7 [label="conclusion: undetermined", fillcolor="#fff3e0", color="#ef6c00"];',
-        '    lg8 [label="conclusion: defeated", fillcolor="#ffebee", color="#c62828"];',
-        "    lg1 -> lg2 -> lg3 -> lg4 -> lg4b -> lg5 -> lg6 -> lg7 -> lg8 [style=invis];",
-        "  }",
-        "}",
-    ]
+    legend = [("lg1", "lg-stated", 'fillcolor="#e3f2fd", color="#1565c0"'),
+              ("lg2", "lg-unknown", 'fillcolor="#fafafa", color="#9e9e9e", style="rounded,dashed,filled"'),
+              ("lg3", "lg-parameter", 'shape=note, fillcolor="#fffde7", color="#f9a825"'),
+              ("lg4", "lg-rule", 'shape=component, fillcolor="#ede7f6", color="#4527a0"'),
+              ("lg4b", "lg-possible", 'shape=component, fillcolor="#fff3e0", color="#ef6c00"'),
+              ("lg5", "lg-defeated-rule", 'shape=component, fillcolor="#ffebee", color="#c62828", style="dashed,filled"'),
+              ("lg6", "lg-holds", 'fillcolor="#e8f5e9", color="#2e7d32"'),
+              ("lg7", "lg-undetermined", 'fillcolor="#fff3e0", color="#ef6c00"'),
+              ("lg8", "lg-defeated", 'fillcolor="#ffebee", color="#c62828"')]
+    lines += ["  subgraph cluster_legend {",
+              f'    label={_q(_m("legend", lang))}; style="rounded"; color="#bdbdbd"; fontsize=10;']
+    lines += [f"    {node} [label={_q(_m(key, lang))}, {attrs}];" for node, key, attrs in legend]
+    lines += ["    lg1 -> lg2 -> lg3 -> lg4 -> lg4b -> lg5 -> lg6 -> lg7 -> lg8 [style=invis];", "  }", "}"]
     return "\n".join(lines) + "\n"
 
 

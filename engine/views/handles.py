@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..i18n import Section, msg
 from ..errors import Diagnostic, InputError, Location, suggest
 from ..language.kb import KB
 from ..reasoning.provenance import Status
@@ -26,23 +27,11 @@ __all__ = ["Handle", "handles", "handle_of", "resolve", "Resolved", "parse_spec"
 SHOWN_STATUSES = (Status.HOLDS, Status.UNDETERMINED, Status.DEFEATED)
 
 # the interface strings of this module (message id -> language -> text)
-MSG: dict[str, dict[str, str]] = {
-    "bad-spec": {"en": "cannot read the conclusion '{spec}'"},
-    "bad-spec-hint": {"en": "write [N], TYPE, TYPE(attribute=value, ...) or a JSON id such as TYPE#1a2b3c4d5e6f"},
-    "unknown-type": {"en": "unknown conclusion type '{name}'"},
-    "list-types": {"en": "`kzcopyright conclusions` lists them"},
-    "no-attribute": {"en": "'{type}' has no attribute '{name}'"},
-    "attr-value": {"en": "'{part}' must read attribute=value"},
-    "no-number": {"en": "there is no conclusion [{n}] in this report: they are numbered [1] to [{last}]"},
-    "no-id": {"en": "no conclusion with the id '{id}' in this result"},
-    "no-match": {"en": "no conclusion {spec} in this case"},
-    "the-ones": {"en": "the conclusions of that type here: {list}"},
-}
+MSG = Section("handles")  # kb/messages/{en,ru,kk}.yaml, section handles
 
 
 def _m(key: str, lang: str = "en", **kw: Any) -> str:
-    texts = MSG[key]
-    return (texts.get(lang) or texts["en"]).format(**kw)
+    return msg(MSG.name, key, lang, **kw)
 
 
 def _err(message: str, hint: str = "") -> InputError:
@@ -61,10 +50,12 @@ class Handle:
 
     @property
     def label(self) -> str:
+        """The entry's number as the reports print it: ``[3]``."""
         return f"[{self.number}]"
 
     @property
     def id(self) -> str:
+        """The conclusion's id (the type's name for a type that does not hold)."""
         return self.conclusion.id if self.conclusion is not None else self.type
 
 
@@ -137,6 +128,7 @@ def handles(result: Result, kb: KB) -> list[Handle]:
 
 
 def handle_of(result: Result, kb: KB, conclusion_id: str) -> Handle | None:
+    """The handle of the conclusion ``conclusion_id`` in ``result`` (None if it has none)."""
     for h in handles(result, kb):
         if h.id == conclusion_id:
             return h

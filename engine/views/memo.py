@@ -19,99 +19,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..i18n import Section, msg, pick
+from ..i18n import format_value as local_value
 from ..errors import KzError
 from ..language.kb import KB
 from ..reasoning.provenance import Status
-from ..reasoning.result import SCHEMA_VERSION, Conclusion, Result, format_value
+from ..reasoning.result import SCHEMA_VERSION, Conclusion, Result
 from .graph import RenderError, focus, reasoning_graph, render, safe_link, to_dot
 from .handles import Handle, handles
 from .summary import Summary, item_text, open_questions, question_text, refs_text, summarize
-from .text import cite_label, value_labels
+from .text import cite_label, disclaimer_text, value_labels
 
 __all__ = ["memo_html", "memo_pdf", "graph_file_name", "official_address", "public_source", "PdfUnavailable",
            "MSG", "CSP", "GRAPH_FONT_PT", "MIN_TEXT_PX", "client_text"]
 
 # the interface strings of this module (message id -> language -> text)
-MSG: dict[str, dict[str, str]] = {
-    "memo": {"en": "kzcopyright memo", "ru": "Справка kzcopyright"},
-    "sub": {"en": "Memo on case {id}. {dates}", "ru": "Справка по делу {id}. {dates}"},
-    "perspective": {"en": "Seen from the side of: {side}.", "ru": "С точки зрения: {side}."},
-    "description": {"en": "The case", "ru": "Обстоятельства дела"},
-    "summary": {"en": "Summary", "ru": "Кратко"},
-    "to-settle": {"en": "To settle", "ru": "Уточнить"},
-    "nothing-open": {"en": "Nothing: every point is decided by the facts stated.",
-                     "ru": "Ничего: все решено изложенными фактами."},
-    "disclaimer-more": {"en": "Conclusions follow the rules as encoded; undetermined points depend on facts not yet "
-                              "established.",
-                        "ru": "Выводы следуют закодированным правилам; неопределенные пункты зависят от еще не "
-                              "установленных фактов."},
-    "facts": {"en": "Facts of the case", "ru": "Факты дела"},
-    "fact": {"en": "Fact", "ru": "Факт"},
-    "stated": {"en": "Stated", "ru": "Указано"},
-    "conclusion": {"en": "Conclusions", "ru": "Выводы"},
-    "liability": {"en": "Liability", "ru": "Ответственность"},
-    "remedy": {"en": "Civil remedies", "ru": "Гражданско-правовые способы защиты"},
-    "action": {"en": "Recommended steps, in order", "ru": "Рекомендуемые шаги по порядку"},
-    "depends": {"en": "Depends on", "ru": "Зависит от"},
-    "defeated-by": {"en": "Defeated by", "ru": "Отменено"},
-    "law": {"en": "Law", "ru": "Право"},
-    "amounts": {"en": "Amounts", "ru": "Суммы"},
-    "deadlines": {"en": "Dates and deadlines", "ru": "Даты и сроки"},
-    "entry": {"en": "Conclusion", "ru": "Вывод"},
-    "item": {"en": "Item", "ru": "Показатель"},
-    "tenge": {"en": "Tenge", "ru": "Тенге"},
-    "date": {"en": "Date", "ru": "Дата"},
-    "on-assessment": {"en": "On the date of assessment ({day})", "ru": "На дату оценки ({day})"},
-    "passed": {"en": "passed", "ru": "прошла"},
-    "ahead": {"en": "ahead", "ru": "впереди"},
-    "open": {"en": "Still undetermined — what would decide it", "ru": "Еще не определено — что решит"},
-    "affects": {"en": "affects {refs}", "ru": "влияет на {refs}"},
-    "assumptions": {"en": "Assumptions where the law is unsettled", "ru": "Допущения там, где право не определено"},
-    "graphs": {"en": "Reasoning", "ru": "Ход рассуждения"},
-    "graphs-intro": {"en": "One drawing per topic of the summary: stated facts at the top, the rules applied (by "
-                           "article) below them, the conclusions at the bottom.",
-                     "ru": "По одной схеме на тему: факты дела вверху, примененные правила (по статьям) ниже, выводы "
-                           "внизу."},
-    "graph-file": {"en": "The whole reasoning in one drawing: {file} (written next to this memo; also "
-                         "`kzcopyright graph CASE -o graph.svg`).",
-                   "ru": "Все рассуждение на одной схеме: {file} (рядом с этой справкой; также "
-                         "`kzcopyright graph CASE -o graph.svg`)."},
-    "graph-cmd": {"en": "The whole reasoning in one drawing: `kzcopyright graph CASE -o graph.svg`.",
-                  "ru": "Все рассуждение на одной схеме: `kzcopyright graph CASE -o graph.svg`."},
-    "legend": {"en": "Blue boxes are facts stated in the case; purple ones, the rules applied (by article); orange, a "
-                     "rule that applies only if an unknown fact turns out so; a dashed grey box is an unknown fact, a "
-                     "yellow note a dated value such as the MCI. A conclusion's border is green when it holds, orange "
-                     "when undetermined, red when an exception defeated it.",
-               "ru": "Синие блоки — факты дела; фиолетовые — примененные правила (по статьям); оранжевые — правило, "
-                     "применимое лишь при определенном значении неизвестного факта; пунктир — неизвестный факт, желтая "
-                     "заметка — параметр на дату (например, МРП). Рамка вывода: зеленая — следует, оранжевая — не "
-                     "определено, красная — отменено исключением."},
-    "graph-part": {"en": "{title} (part {i} of {n})", "ru": "{title} (часть {i} из {n})"},
-    "graph-trimmed": {"en": "Drawn {depth} steps deep so that it stays readable; the rest is in the whole drawing.",
-                      "ru": "Показано на {depth} шага в глубину, чтобы схема оставалась читаемой; остальное — на общей "
-                            "схеме."},
-    "no-graph": {"en": "The graph could not be drawn here: {why}. Its DOT text:",
-                 "ru": "Схему не удалось построить: {why}. Ее текст DOT:"},
-    "appendix": {"en": "Appendix: the law cited", "ru": "Приложение: цитируемые нормы"},
-    "appendix-intro": {"en": "Each article once, as stored in the knowledge base (“…” marks a passage left out there); "
-                             "the official text is at the address of its act.",
-                       "ru": "Каждая статья один раз, как она хранится в базе знаний («…» — пропуск); официальный "
-                             "текст — по адресу акта."},
-    "official": {"en": "official text", "ru": "официальный текст"},
-    "no-official": {"en": "no official address is recorded for this act", "ru": "официальный адрес акта не указан"},
-    "cited-in": {"en": "cited in {refs}", "ru": "цитируется в {refs}"},
-    "parameters": {"en": "Parameters used", "ru": "Использованные параметры"},
-    "parameter": {"en": "Parameter", "ru": "Параметр"},
-    "value": {"en": "Value", "ru": "Значение"},
-    "source": {"en": "Source", "ru": "Источник"},
-    "footer": {"en": "kzcopyright · rule base {fp} · law as encoded up to {day} · engine {engine} · schema {schema}",
-               "ru": "kzcopyright · база правил {fp} · право закодировано по {day} · движок {engine} · схема {schema}"},
-}
+MSG = Section("memo")  # kb/messages/{en,ru,kk}.yaml, section memo
 
 
 def _m(key: str, lang: str, **kw: Any) -> str:
-    texts = MSG[key]
-    return (texts.get(lang) or texts["en"]).format(**kw)
+    return msg(MSG.name, key, lang, **kw)
 
 
 _CSS = """
@@ -149,11 +76,17 @@ def _e(x: Any) -> str:
 
 
 def _t(texts: dict[str, str], lang: str) -> str:
-    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+    return pick(texts, lang)
 
 
-def _badge(status: str) -> str:
-    return f'<span class="badge {status}">{_e(status.replace("_", " "))}</span>'
+def _badge(status: str, lang: str = "en") -> str:
+    return f'<span class="badge {status}">{_e(msg("explain", "st-" + status, lang))}</span>'
+
+
+def _item(name: str, lang: str) -> str:
+    """An attribute's name in the amounts and deadlines tables: words in English, the
+    identifier itself in other languages (it is not translated)."""
+    return name.replace("_", " ") if lang == "en" else name
 
 
 # the page runs no script and loads nothing: only its own inline styles and inline images
@@ -254,8 +187,8 @@ class _Drawing:
     width: float = 0.0
 
 
-def _draw(g: Any, kb: KB) -> tuple[str, float, float]:
-    dot = to_dot(g, kb, layout="memo")
+def _draw(g: Any, kb: KB, lang: str = "en") -> tuple[str, float, float]:
+    dot = to_dot(g, kb, layout="memo", lang=lang)
     svg = _inline_svg(render(dot, "svg"))
     m = _SIZE.search(svg)
     w, h = (float(m.group(1)), float(m.group(2))) if m else (0.0, 0.0)
@@ -315,7 +248,7 @@ def _drawings(result: Result, kb: KB, summary: Summary, lang: str) -> list[_Draw
     """One drawing per topic of the summary (of the conclusions it names), split per
     conclusion where a topic's drawing would be too large to read on A4, and drawn fewer steps
     deep where even one conclusion's is."""
-    full = reasoning_graph(result, kb)
+    full = reasoning_graph(result, kb, lang)
     out: list[_Drawing] = []
     for section in summary.sections:
         # a statement that stands for several conclusions of one type ("8 other remedies") is
@@ -325,18 +258,18 @@ def _drawings(result: Result, kb: KB, summary: Summary, lang: str) -> list[_Draw
         if not targets:
             continue
         g = focus(full, targets)
-        svg, w, h = _draw(g, kb)
+        svg, w, h = _draw(g, kb, lang)
         if _fits(w, h):
             out.append(_Drawing(section.title, svg, "", w))
             continue
         parts: list[_Drawing] = []
         for t in targets:
             one = focus(full, [t])
-            svg, w, h = _draw(one, kb)
+            svg, w, h = _draw(one, kb, lang)
             note = ""
             depth = 4
             while not _fits(w, h) and depth >= 0:
-                svg, w, h = _draw(_depth_limited(full, [t], max(1, depth * 2)), kb)
+                svg, w, h = _draw(_depth_limited(full, [t], max(1, depth * 2)), kb, lang)
                 note = _m("graph-trimmed", lang, depth=depth)
                 depth -= 1
             parts.append(_Drawing("", svg, note, w))
@@ -355,7 +288,7 @@ def _entry(h: Handle, c: Conclusion, kb: KB, lang: str, labels: dict[str, str]) 
     if vl:
         title += ": " + _e("; ".join(vl))
     law = "; ".join(f'<a href="#art-{_e(_art_key(x))}">{_e(cite_label(kb, x, lang))}</a>' for x in c.citations)
-    body = (f'<span class="num-ref">[{h.number}]</span>{_badge(str(c.status))}<strong>{title}</strong> '
+    body = (f'<span class="num-ref">[{h.number}]</span>{_badge(str(c.status), lang)}<strong>{title}</strong> '
             f'<span class="handle">{_e(h.name)}</span><br>{_e(client_text(_t(c.explanation, lang)))}')
     if c.depends_on and c.status == Status.UNDETERMINED:
         body += (f"<br><em>{_e(_m('depends', lang))}:</em> "
@@ -424,7 +357,7 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
     add('<meta name="viewport" content="width=device-width, initial-scale=1">')
     add(f"<title>{_e(result.case_title)} — {_e(_m('memo', lang))}</title><style>{_CSS}</style></head><body>")
     add(f"<h1>{_e(result.case_title)}</h1>")
-    dates = ", ".join(f"{_e(_date_title(kb, k, lang))}: {_e(v)}" for k, v in sorted(result.dates.items()))
+    dates = ", ".join(f"{_e(_date_title(kb, k, lang))}: {_e(local_value(v, lang))}" for k, v in sorted(result.dates.items()))
     add(f'<p class="sub">{_m("sub", lang, id="<code>" + _e(result.case_id) + "</code>", dates=dates)}')
     if result.perspective:
         add(" " + _e(_m("perspective", lang, side=_perspective(kb, result.perspective, lang))))
@@ -433,14 +366,14 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
         add(f"<h2>{_e(_m('description', lang))}</h2><p>{_e(description.strip())}</p>")
     add(f"<h2>{_e(_m('summary', lang))}</h2>")
     add(_summary_html(summary, result, kb, lang))
-    add(f'<div class="disclaimer"><strong>{_e(result.disclaimer)}</strong> {_e(_m("disclaimer-more", lang))}</div>')
+    add(f'<div class="disclaimer"><strong>{_e(disclaimer_text(result, lang))}</strong> {_e(_m("disclaimer-more", lang))}</div>')
 
     add(f"<h2>{_e(_m('facts', lang))}</h2><table><thead><tr><th style=\"width:30%\">{_e(_m('fact', lang))}</th>"
         f"<th>{_e(_m('stated', lang))}</th></tr></thead><tbody>")
     for f in result.facts:
         t = kb.types.get(f.type)
         name = f"{_t(t.title, lang) if t else f.type}: {f.get('key')}"
-        attrs = "; ".join(f"{_e(k)} = {_e(format_value(v))}" for k, v in sorted(f.attributes.items()) if k != "key")
+        attrs = "; ".join(f"{_e(k)} = {_e(local_value(v, lang))}" for k, v in sorted(f.attributes.items()) if k != "key")
         add(f"<tr><td>{_e(name)}</td><td>{attrs}</td></tr>")
     add("</tbody></table>")
 
@@ -474,19 +407,19 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
         add(f"<h2>{_e(_m('amounts', lang))}</h2><table><thead><tr><th style=\"width:55%\">{_e(_m('entry', lang))}</th>"
             f"<th>{_e(_m('item', lang))}</th><th class=num>{_e(_m('tenge', lang))}</th></tr></thead><tbody>")
         for n, label, name, v, st in amounts:
-            add(f'<tr><td><a href="#c{n}">[{n}]</a> {_e(label)} {_badge(st)}</td><td>{_e(name.replace("_", " "))}</td>'
-                f"<td class=num>{_e(format_value(v))}</td></tr>")
+            add(f'<tr><td><a href="#c{n}">[{n}]</a> {_e(label)} {_badge(st, lang)}</td><td>{_e(_item(name, lang))}</td>'
+                f"<td class=num>{_e(local_value(v, lang))}</td></tr>")
         add("</tbody></table>")
     if deadlines:
         add(f"<h2>{_e(_m('deadlines', lang))}</h2><table><thead><tr><th style=\"width:50%\">{_e(_m('entry', lang))}</th>"
             f"<th>{_e(_m('item', lang))}</th><th>{_e(_m('date', lang))}</th>"
-            f"<th>{_e(_m('on-assessment', lang, day=today or '?'))}</th></tr></thead><tbody>")
+            f"<th>{_e(_m('on-assessment', lang, day=local_value(today, lang) if today else '?'))}</th></tr></thead><tbody>")
         for n, label, name, v, st in deadlines:
             state = ""
             if isinstance(today, str) and isinstance(v, str):
                 state = _m("passed", lang) if v <= today else _m("ahead", lang)
-            add(f'<tr><td><a href="#c{n}">[{n}]</a> {_e(label)} {_badge(st)}</td><td>{_e(name.replace("_", " "))}</td>'
-                f"<td>{_e(v)}</td><td>{_e(state)}</td></tr>")
+            add(f'<tr><td><a href="#c{n}">[{n}]</a> {_e(label)} {_badge(st, lang)}</td><td>{_e(_item(name, lang))}</td>'
+                f"<td>{_e(local_value(v, lang))}</td><td>{_e(state)}</td></tr>")
         add("</tbody></table>")
     if questions:
         add(f"<h2>{_e(_m('open', lang))}</h2><ul>")
@@ -517,7 +450,7 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
                 pic = d.svg if images == "svg" else _as_png(d.svg, d.width)
                 add(f'<figure class="graph"><figcaption>{_e(d.title)}</figcaption>{pic}{note}</figure>')
         except RenderError as exc:
-            dot = to_dot(reasoning_graph(result, kb), kb)
+            dot = to_dot(reasoning_graph(result, kb, lang), kb, lang=lang)
             add(f"<p>{_e(_m('no-graph', lang, why=exc))}</p><pre>{_e(dot)}</pre>")
 
     cited: dict[str, list[int]] = {}
@@ -548,10 +481,14 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
                 texts.append(art.text)
             for pnum in sorted(art.parts, key=lambda p: _cite_sort(p)):
                 texts.append(art.parts[pnum].text)
+            # the statute's own text: Kazakh in a Kazakh memo (Russian, equally authentic, where the
+            # kb has no Kazakh text yet), Russian in a Russian one, Russian and the English summary in English
+            langs: tuple[str, ...] = {"kk": (("kk",) if any(tx.get("kk") for tx in texts) else ("ru",)),
+                                      "ru": ("ru",)}.get(lang, ("ru", "en"))
             for tx in texts:
-                for tl in ("ru", "en"):
+                for tl in langs:
                     body = client_text(tx.get(tl, "")) if tl == "en" or tx.get(tl) else ""
-                    if body and (tl == "ru" or lang != "ru"):
+                    if body:
                         add(f'<p class="{tl}" lang="{tl}">' + "<br>".join(_e(line) for line in body.split("\n")) + "</p>")
             add("</div>")
     params = [(p, public_source(p.source)) for p in result.parameters]
@@ -561,10 +498,10 @@ def memo_html(result: Result, kb: KB, lang: str = "en", *, description: str = ""
             f"</th><th style=\"width:14%\">{_e(_m('date', lang))}</th><th class=num style=\"width:14%\">"
             f"{_e(_m('value', lang))}</th><th>{_e(_m('source', lang))}</th></tr></thead><tbody>")
         for p, s in params:
-            add(f"<tr><td>{_e(_t(p.title, lang))}</td><td>{_e(p.date)}</td><td class=num>{_e(format_value(p.value))}"
+            add(f"<tr><td>{_e(_t(p.title, lang))}</td><td>{_e(p.date)}</td><td class=num>{_e(local_value(p.value, lang))}"
                 f"</td><td>{_e(s)}</td></tr>")
         add("</tbody></table>")
-    add(f'<div class="disclaimer"><strong>{_e(result.disclaimer)}</strong></div>')
+    add(f'<div class="disclaimer"><strong>{_e(disclaimer_text(result, lang))}</strong></div>')
     add("<footer>" + _e(_m("footer", lang, fp=result.rulebase.fingerprint, day=result.rulebase.encoded_up_to,
                             engine=result.engine, schema=SCHEMA_VERSION)) + "</footer>")
     add("</body></html>")

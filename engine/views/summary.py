@@ -16,9 +16,11 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
+from ..i18n import Section, msg, pick
+from ..i18n import format_value as local_value
 from ..language.kb import KB
 from ..reasoning.provenance import Status, to_plain
-from ..reasoning.result import Conclusion, Result, format_value
+from ..reasoning.result import Conclusion, Result
 from .catalogue import PLACEHOLDER, Catalogue, Topic, TypeSummary, load_catalogue
 from .handles import handles
 
@@ -26,33 +28,18 @@ __all__ = ["Summary", "SummarySection", "SummaryItem", "OpenQuestion", "summariz
            "open_questions", "summary_json", "refs_text", "item_text", "question_text", "MSG"]
 
 # the interface strings of this module (message id -> language -> text)
-MSG: dict[str, dict[str, str]] = {
-    "heading": {"en": "Summary", "ru": "Кратко"},
-    "open-title": {"en": "To settle", "ru": "Уточнить"},
-    "possibly": {"en": "possibly", "ru": "возможно"},
-    "depends": {"en": "depends on {what}", "ru": "зависит от: {what}"},
-    "more": {"en": "and {n} more: {refs}", "ru": "и еще {n}: {refs}"},
-    "more-questions": {"en": "and {n} more below", "ru": "и еще {n} ниже"},
-    "question-ref": {"en": "{label} ({fact}.{attribute}; settles {n})", "ru": "{label} ({fact}.{attribute}; решает {n})"},
-    "running": {"en": " (running)", "ru": " (срок течет)"},
-    "ran-out": {"en": " (run out by the date of assessment, {day})", "ru": " (истек к дате оценки, {day})"},
-    "or": {"en": " or ", "ru": " или "},
-    "and": {"en": " and ", "ru": " и "},
-    "nothing-open": {"en": "nothing: every point is decided by the facts stated",
-                     "ru": "ничего: все решено изложенными фактами"},
-}
+MSG = Section("summary")  # kb/messages/{en,ru,kk}.yaml, section summary
 
 WIDTH = 80
 LABEL_WIDTH = 12
 
 
 def _m(key: str, lang: str, **kw: Any) -> str:
-    texts = MSG[key]
-    return (texts.get(lang) or texts["en"]).format(**kw)
+    return msg(MSG.name, key, lang, **kw)
 
 
 def _t(texts: dict[str, str], lang: str) -> str:
-    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+    return pick(texts, lang)
 
 
 @dataclass(frozen=True)
@@ -95,6 +82,7 @@ class OpenQuestion:
 
 @dataclass(frozen=True)
 class Summary:
+    """The summary of a result in one language: its sections (topics) and the open questions."""
     lang: str
     sections: tuple[SummarySection, ...]
     questions: tuple[OpenQuestion, ...]
@@ -138,7 +126,7 @@ def _value(kb: KB, ts: TypeSummary | None, c: Conclusion, name: str, lang: str) 
             return _t(ts.values[name][str(v)], lang)
         if str(v) in a.value_titles:
             return _t(a.value_titles[str(v)], lang)
-    return format_value(v)
+    return local_value(v, lang)
 
 
 def _running(result: Result, day: Any, lang: str) -> str:
@@ -149,7 +137,8 @@ def _running(result: Result, day: Any, lang: str) -> str:
         ends, now = _dt.date.fromisoformat(day), _dt.date.fromisoformat(today)
     except ValueError:
         return ""
-    return _m("running", lang, day=today) if ends > now else _m("ran-out", lang, day=today)
+    return _m("running", lang, day=local_value(today, lang)) if ends > now else \
+        _m("ran-out", lang, day=local_value(today, lang))
 
 
 def _render(result: Result, kb: KB, ts: TypeSummary, c: Conclusion, lang: str,
@@ -329,6 +318,7 @@ def item_text(summary: Summary, item: SummaryItem, result: Result, kb: KB, with_
 
 
 def question_text(summary: Summary, q: OpenQuestion) -> str:
+    """An open question as the summary names it: label, fact.attribute and how many points it settles."""
     return _m("question-ref", summary.lang, label=q.label, fact=q.fact, attribute=q.attribute, n=q.affects,
               s="s" if q.affects != 1 else "")
 

@@ -8,66 +8,28 @@ the CLI's job.
 
 from __future__ import annotations
 
+import datetime as _dt
 import textwrap
 from typing import Any
 
+from ..i18n import Section, msg, pick
+from ..i18n import format_value as local_value
 from ..language.kb import KB
 from ..reasoning.result import Conclusion, Result, format_value
 from .handles import Handle, handles
 from .summary import open_questions, refs_text, summarize, summary_lines
 
-__all__ = ["report_lines", "value_labels", "cite_label", "cases_line", "conclusion_type_lines", "MSG"]
+__all__ = ["report_lines", "value_labels", "cite_label", "cases_line", "conclusion_type_lines", "MSG",
+           "disclaimer_text"]
 
 WIDTH = 80
 
 # the interface strings of this module (message id -> language -> text)
-MSG: dict[str, dict[str, str]] = {
-    "case": {"en": "Case: {title} [{id}]", "ru": "Дело: {title} [{id}]"},
-    "dates": {"en": "Dates: {dates}", "ru": "Даты: {dates}"},
-    "how-to-ask": {"en": "Each entry below has a number and a name: `kzcopyright why CASE N` (or the name) explains "
-                         "it, `why-not` and `what-if --focus` take them too.",
-                   "ru": "У каждого пункта ниже есть номер и имя: `kzcopyright why CASE N` (или имя) объясняет его; "
-                         "`why-not` и `what-if --focus` принимают их тоже."},
-    "conclusion": {"en": "Conclusions", "ru": "Выводы"},
-    "remedy": {"en": "Civil remedies", "ru": "Гражданско-правовые способы защиты"},
-    "liability": {"en": "Liability", "ru": "Ответственность"},
-    "action": {"en": "Recommended actions", "ru": "Рекомендуемые действия"},
-    "holds": {"en": "HOLDS", "ru": "ДА"},
-    "undetermined": {"en": "UNDETERMINED", "ru": "НЕ ОПРЕДЕЛЕНО"},
-    "defeated": {"en": "DEFEATED", "ru": "ОТМЕНЕНО"},
-    "does_not_hold": {"en": "DOES NOT HOLD", "ru": "НЕТ"},
-    "law": {"en": "Law: {list}", "ru": "Право: {list}"},
-    "depends": {"en": "Depends on: {list}", "ru": "Зависит от: {list}"},
-    "defeated-by": {"en": "Defeated by: {list}", "ru": "Отменено: {list}"},
-    "does-not-hold": {"en": "Does not hold", "ru": "Не следует"},
-    "does-not-hold-hint": {"en": "(`kzcopyright why-not CASE N` shows what each would need.)",
-                           "ru": "(`kzcopyright why-not CASE N` показывает, чего не хватает.)"},
-    "conflicts": {"en": "Conflicts", "ru": "Противоречия"},
-    "open-heading": {"en": "Still undetermined — what would decide it", "ru": "Еще не определено — что решит"},
-    "affects": {"en": "affects {list}", "ru": "влияет на {list}"},
-    "hidden-1": {"en": "1 further point depends on facts the case does not give: --all shows it",
-                 "ru": "Еще 1 пункт зависит от фактов, которых нет в деле: --all покажет его"},
-    "hidden": {"en": "{n} further points depend on facts the case does not give: --all shows them",
-               "ru": "Еще пунктов, зависящих от фактов, которых нет в деле: {n}; --all покажет их"},
-    "cases": {"en": "Decided by cases", "ru": "Решено перебором случаев"},
-    "assumptions": {"en": "Assumptions made where the law is unsettled",
-                    "ru": "Допущения там, где право не определено"},
-    "parameters": {"en": "Parameters used", "ru": "Использованные параметры"},
-    "param": {"en": "{title} on {date}: {value} — {source}", "ru": "{title} на {date}: {value} — {source}"},
-    "versions": {"en": "Rule versions", "ru": "Версии правил"},
-    "engine": {"en": "Engine: {engine}; rule base {fp}.", "ru": "Движок: {engine}; база правил {fp}."},
-    "intermediate": {"en": "Intermediate (used by other rules, not reported on their own)",
-                     "ru": "Промежуточные (используются другими правилами)"},
-    "types-hint": {"en": "Name one in why, why-not, what-if --focus or graph --focus: TYPE or "
-                         "TYPE(attribute=value, ...), e.g. art198_part(part=2).",
-                   "ru": "Укажите тип в why, why-not, what-if --focus или graph --focus: TYPE или "
-                         "TYPE(атрибут=значение, ...), например art198_part(part=2)."},
-}
+MSG = Section("text")  # kb/messages/{en,ru,kk}.yaml, section text
 
 
 def _m(key: str, lang: str, **kw: Any) -> str:
-    texts = MSG[key]
-    return (texts.get(lang) or texts["en"]).format(**kw)
+    return msg(MSG.name, key, lang, **kw)
 
 
 def _wrap(text: str, indent: str = "  ", first: str | None = None) -> list[str]:
@@ -76,19 +38,37 @@ def _wrap(text: str, indent: str = "  ", first: str | None = None) -> list[str]:
 
 
 def _t(texts: dict[str, str], lang: str) -> str:
-    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+    return pick(texts, lang)
 
 
 def cite_label(kb: KB, citation: str, lang: str = "en") -> str:
+    """A citation ``act/article/part/...`` as the reader sees it: the act's short name, then
+    the article in the language's form (``Art. 28(1)``, ``ст. 28(1)``, ``28-бап (1)``)."""
     bits = citation.split("/")
     act = kb.acts.get(bits[0])
     short = ""
     if act is not None:
         short = _t(act.short, lang) if act.short else _t(act.title, lang)
-    label = f"Art. {bits[1]}" if len(bits) > 1 else ""
-    for b in bits[2:]:
-        label += f"({b})"
+    label = _m("article", lang, n=bits[1], parts="".join(f"({b})" for b in bits[2:])) if len(bits) > 1 else ""
     return f"{short} {label}".strip()
+
+
+def disclaimer_text(result: Result, lang: str) -> str:
+    """The result's disclaimer (not legal advice, law as encoded up to a date) in ``lang``."""
+    up_to = result.rulebase.encoded_up_to
+    try:
+        shown = local_value(_dt.date.fromisoformat(up_to), lang)
+    except (TypeError, ValueError):
+        shown = up_to
+    return _m("disclaimer", lang, up_to=shown)
+
+
+def _date(text: str, lang: str) -> str:
+    """An ISO date string written in ``lang`` (left as it is when it is not a date)."""
+    try:
+        return local_value(_dt.date.fromisoformat(text), lang)
+    except (TypeError, ValueError):
+        return text
 
 
 def value_labels(c: Conclusion, kb: KB, lang: str) -> list[str]:
@@ -136,40 +116,40 @@ def entry_lines(h: Handle, c: Conclusion, kb: KB, lang: str, labels_of: dict[str
         qs = [f"{labels_of.get(f'{d.fact}.{d.attribute}', d.attribute)} ({d.fact}.{d.attribute})" for d in c.depends_on]
         out.extend(_wrap(_m("depends", lang, list="; ".join(qs)), "      "))
     if result is not None and c.by_cases is not None and c.status != "undetermined":
-        out.extend(_wrap(cases_line(result, c), "      "))
+        out.extend(_wrap(cases_line(result, c, lang), "      "))
     if c.defeated_by:
         out.extend(_wrap(_m("defeated-by", lang, list="; ".join(
             f"{d.rule} ({', '.join(cite_label(kb, x, lang) for x in d.citations)})" for d in c.defeated_by)), "      "))
     return out
 
 
-def cases_line(result: Result, c: Conclusion) -> str:
+def cases_line(result: Result, c: Conclusion, lang: str = "en") -> str:
     """How deciding by cases settled ``c``, in words ("" if it was not split): "holds in every
     case of work:program.author_alive (yes; no)"."""
     bc = c.by_cases
     if bc is None:
         return ""
-    over = [f"{u.fact}.{u.attribute}" for u in bc.over] + [f"whether {r.split('@')[0]} applies" for r in bc.rules]
+    over = [f"{u.fact}.{u.attribute}" for u in bc.over] + [_m("whether-applies", lang, rule=r.split("@")[0])
+                                                            for r in bc.rules]
     if bc.given and not over:
         names = []
         for gid in bc.given:
             g = result.conclusion(gid)
             names.append(f"{g.type}({', '.join(f'{k}={format_value(v)}' for k, v in sorted(g.attributes.items()))})"
                          if g else gid)
-        head = {"holds": "holds", "does_not_hold": "does not hold"}.get(str(c.status), "is open")
-        return f"Decided by cases: {head} given what holds in every case: {'; '.join(names)}"
+        head = _m({"holds": "given-holds", "does_not_hold": "given-not"}.get(str(c.status), "given-open"), lang)
+        return _m("by-cases-given", lang, head=head, list="; ".join(names))
     leaves = {leaf.id: leaf for leaf in (result.trace.cases.cases if result.trace.cases else ())}
     shown = []
     for cs in bc.cases[:6]:
         leaf = leaves.get(cs.leaf)
-        vals = ", ".join(f"{a.split(' (')[0]} {'applies' if v is True else 'does not apply'}" if not f else
-                         f"{a}={format_value(v)}" for f, a, v in (leaf.values if leaf else ()))
-        shown.append(f"{vals or 'as stated'}: {cs.status.label}")
-    more = f"; … {len(bc.cases) - 6} more" if len(bc.cases) > 6 else ""
-    head = {"holds": "holds in every case", "does_not_hold": "holds in no case"}.get(
-        str(c.status), "depends on the case")
-    cut = "" if bc.complete else " (the search was cut short by its bound)"
-    return f"Decided by cases: {head} of {', '.join(over)} — {'; '.join(shown)}{more}{cut}"
+        vals = ", ".join(f"{a.split(' (')[0]} {_m('applies' if v is True else 'not-applies', lang)}" if not f else
+                         f"{a}={local_value(v, lang)}" for f, a, v in (leaf.values if leaf else ()))
+        shown.append(f"{vals or _m('as-stated', lang)}: {_m(str(cs.status), lang).lower()}")
+    more = _m("cases-more", lang, n=len(bc.cases) - 6) if len(bc.cases) > 6 else ""
+    head = _m({"holds": "every-case", "does_not_hold": "no-case"}.get(str(c.status), "some-case"), lang)
+    cut = _m("cases-cut", lang) if not bc.complete else ""
+    return _m("by-cases", lang, head=head, over=", ".join(over), list="; ".join(shown), more=more, cut=cut)
 
 
 def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False, everything: bool = False
@@ -180,7 +160,7 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
     out: list[str] = []
     out.extend(_wrap(_m("case", lang, title=result.case_title, id=result.case_id), "  ", ""))
     if result.dates:
-        out.extend(_wrap(_m("dates", lang, dates=", ".join(f"{k} {format_value(v)}" for k, v in sorted(result.dates.items()))),
+        out.extend(_wrap(_m("dates", lang, dates=", ".join(f"{k} {local_value(v, lang)}" for k, v in sorted(result.dates.items()))),
                          "  ", ""))
     out.append("")
     out.extend(summary_lines(summarize(result, kb, lang), result, kb))
@@ -212,7 +192,7 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
             out.extend(_wrap(f"{h.label} {_t(d.title, lang)} — {h.name} "
                              f"({'; '.join(cite_label(kb, x, lang) for x in d.citations)})", "    ", "  "))
             for c in excluded.get(h.type, []):
-                out.extend(_wrap(cases_line(result, c), "      "))
+                out.extend(_wrap(cases_line(result, c, lang), "      "))
         out.extend(_wrap(_m("does-not-hold-hint", lang), "  ", "  "))
         out.append("")
     if result.conflicts:
@@ -244,7 +224,7 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
     if result.parameters:
         out.extend(_heading(_m("parameters", lang)))
         for p in result.parameters:
-            out.extend(_wrap(_m("param", lang, title=_t(p.title, lang), date=p.date, value=format_value(p.value),
+            out.extend(_wrap(_m("param", lang, title=_t(p.title, lang), date=_date(p.date, lang), value=local_value(p.value, lang),
                                 source=p.source), "    ", "  - "))
         out.append("")
     if result.versions and verbose:
@@ -253,7 +233,7 @@ def report_lines(result: Result, kb: KB, lang: str = "en", verbose: bool = False
             out.extend(_wrap(f"{v.rule} v{v.version} ({v.valid_from} .. {v.valid_to or 'now'})", "    ", "  - "))
         out.append("")
     out.append(_m("engine", lang, engine=result.engine, fp=result.rulebase.fingerprint))
-    out.extend(_wrap(result.disclaimer, "", ""))
+    out.extend(_wrap(disclaimer_text(result, lang), "", ""))
     return out
 
 

@@ -22,6 +22,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import Diagnostic, EvaluationError, InputError, Location
+from ..i18n import LANGS
 from ..language.yamlio import LDict
 from .config import WebConfig
 from .guard import Guard, is_api_path
@@ -81,9 +82,9 @@ def _field(b: LDict, name: str, kinds: tuple[type, ...], default: Any = None, re
 
 def _lang(value: Any) -> str:
     lang = str(value or "en")
-    if lang not in ("en", "ru"):
+    if lang not in LANGS:
         raise InputError([Diagnostic(Location("lang"), "bad-argument", f"unknown language '{lang}'", "-",
-                                     "use en or ru")])
+                                     "use en, ru or kk")])
     return lang
 
 

@@ -12,6 +12,7 @@ from ..reasoning.compare import Change
 from ..reasoning.provenance import BranchAnalysis, ChangeSearch, Mode, Role, Status, to_plain
 from ..reasoning.result import Conclusion, Result, format_value
 from ..views.text import cite_label, value_labels
+from ..i18n import pick
 from ..language.values import json_value
 
 __all__ = ["why_tree", "conclusion_plain", "why_not_plain", "change_plain", "question_plain", "t", "fact_text",
@@ -19,8 +20,8 @@ __all__ = ["why_tree", "conclusion_plain", "why_not_plain", "change_plain", "que
 
 
 def t(texts: dict[str, str], lang: str) -> str:
-    """The text in ``lang``, else English, else any."""
-    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+    """The text in ``lang``, else in its fallback (kk → ru → en), else any."""
+    return pick(texts, lang)
 
 
 def fact_text(attributes: dict[str, Any], ftype: str) -> str:

@@ -58,7 +58,7 @@ CASE_INPUT = {
     ],
 }
 
-_COMMON = {"lang": {"type": "string", "enum": ["en", "ru"], "default": "en"},
+_COMMON = {"lang": {"type": "string", "enum": ["en", "ru", "kk"], "default": "en"},
            "engine": {"type": "string", "enum": ["durable", "python"],
                       "description": "default: the server's engine (durable where it imports)"}}
 

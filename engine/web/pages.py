@@ -27,7 +27,7 @@ from ..language.values import NUMERIC_UNITS, UNIT_NAMES, json_value
 from ..reasoning.compare import identity_of
 from ..reasoning.provenance import REPORTED_KINDS, Status
 from ..reasoning.result import Conclusion, Result, format_value
-from ..views.text import cite_label, value_labels
+from ..views.text import cite_label, disclaimer_text, value_labels
 from .explain import t
 from .i18n import LANG_NAMES, LANGS, text
 from .service import ApiError, Service
@@ -446,7 +446,7 @@ async def _question_page(request: Request, token: str | None, lang: str, error: 
     counts = {s: len(result.by_status(s)) for s in ("holds", "undetermined")}
     return render(request, "question.html", status=status, lang=lang, q=_question_view(svc, q, result, lang), s=token,
                   number=len(state.history) + 1, can_back=bool(state.history), counts=counts, error=error,
-                  previous=previous, case_title=scenario.title, disclaimer=result.disclaimer)
+                  previous=previous, case_title=scenario.title, disclaimer=disclaimer_text(result, lang))
 
 
 @router.post("/interview/answer")
@@ -617,7 +617,7 @@ async def answer(request: Request) -> Response:
                   assumptions=[t(a.text, lang) for a in result.assumptions],
                   parameters=[{"title": t(p.title, lang), "date": p.date, "value": format_value(p.value),
                                "source": p.source} for p in result.parameters],
-                  disclaimer=result.disclaimer, done=request.query_params.get("done") == "1",
+                  disclaimer=disclaimer_text(result, lang), done=request.query_params.get("done") == "1",
                   description=scenario.description)
 
 
@@ -631,7 +631,7 @@ async def why(request: Request) -> Response:
     spec = request.query_params.get("id") or request.query_params.get("spec") or ""
     data = await _thread(svc.why, result, spec, lang)
     token = _token(state)
-    ctx = {"data": data, "s": token, "spec": spec, "disclaimer": result.disclaimer, "case_title": scenario.title,
+    ctx = {"data": data, "s": token, "spec": spec, "disclaimer": disclaimer_text(result, lang), "case_title": scenario.title,
            "cites": lambda refs: _citations(svc.kb, [c["ref"] for c in refs], lang),
            "graph_href": url("/graph", lang, s=token, focus=data["matches"][0]["conclusion"]["id"])
            if data["matches"] else "",
@@ -652,7 +652,7 @@ async def why_not(request: Request) -> Response:
     types = [(ft.name, t(ft.title, lang)) for ft in svc.kb.types.values() if ft.kind != "entity"]
     if not spec:
         return render(request, "whynot.html", lang=lang, data=None, s=token, spec="", types=types,
-                      case_title=scenario.title, disclaimer=result.disclaimer, solutions=[])
+                      case_title=scenario.title, disclaimer=disclaimer_text(result, lang), solutions=[])
     data = await _thread(svc.why_not, scenario, spec, lang)
     solutions = []
     for sol in (data["changes"] or {}).get("solutions", []):
@@ -661,7 +661,7 @@ async def why_not(request: Request) -> Response:
         solutions.append({"text": "; ".join(f"{x['fact']}.{x['attribute']} = {format_value(x['value'])}" for x in sol),
                           "href": url("/what-if", lang, s=token, set=sets)})
     return render(request, "whynot.html", lang=lang, data=data, s=token, spec=spec, types=types,
-                  case_title=scenario.title, disclaimer=result.disclaimer, solutions=solutions,
+                  case_title=scenario.title, disclaimer=disclaimer_text(result, lang), solutions=solutions,
                   cites=lambda refs: _citations(svc.kb, refs, lang))
 
 
@@ -697,10 +697,10 @@ async def graph(request: Request) -> Response:
     result = await _thread(svc.result, scenario)
     token = _token(state)
     focus = request.query_params.get("focus")
-    g = G.reasoning_graph(result, svc.kb)
+    g = G.reasoning_graph(result, svc.kb, lang)
     if focus:
         g = G.focus(g, [f"fact:{focus}"])
-    dot = G.to_dot(g, svc.kb, title=f"{result.case_title} [{result.case_id}]")
+    dot = G.to_dot(g, svc.kb, title=f"{result.case_title} [{result.case_id}]", lang=lang)
     nodes = sorted(g.nodes)
     ids = {n: f"n{i}" for i, n in enumerate(nodes)}
     anchors = {ids[n]: f"node-{i}" for i, n in enumerate(nodes) if g.nodes[n]["kind"] in ("conclusion", "rule")}
@@ -725,7 +725,7 @@ async def graph(request: Request) -> Response:
                                  "defeated": d.get("defeated", False), "rule_href": url(f"/rule/{d['rule_id']}", lang)})
     svg_text = _inline_svg(svg) if svg is not None else None
     return render(request, "graph.html", lang=lang, svg=svg_text, dot=dot if svg is None else "", s=token,
-                  explanations=explanations, focus=focus, case_title=scenario.title, disclaimer=result.disclaimer,
+                  explanations=explanations, focus=focus, case_title=scenario.title, disclaimer=disclaimer_text(result, lang),
                   nodes=len(nodes))
 
 

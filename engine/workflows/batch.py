@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterator, Sequence
 
+from ..i18n import Section
 from ..errors import BatchInterrupted, Diagnostic, EvaluationError, InputError, Location, OutputError
 from ..fileio import clean_stale, read_limited, special_kind, write_atomic
 
@@ -58,18 +59,7 @@ MAX_FAILED = 20  # failed cases named in the summary
 REACHED = "reached"  # a summary key: the case has the conclusion (holds or undetermined)
 
 # the interface strings of the batch summary (message id -> language -> text)
-MSG: dict[str, dict[str, str]] = {
-    "head": {"en": "{n} cases, {e} errors, {k} skipped (resume), {sec:.1f} s ({rate} cases/s)"},
-    "across": {"en": "Across the {n} cases evaluated: how many have each conclusion (holds or undetermined), "
-                     "and by status"},
-    "row": {"en": "  {have:>7} of {n}  {name}{title}: {detail}"},
-    "failed": {"en": "Failed cases ({n}):"},
-    "failed-more": {"en": "  … and {n} more: every one is an error record in {output}"},
-    "warnings-more": {"en": "warning: … and {n} more repeated case ids"},
-    "coverage": {"en": "Coverage of the law by this caseload: {r} of {rt} rules applied in at least one case, "
-                       "{a} of {at} articles cited by the rules"},
-    "coverage-none": {"en": "  never applied: {list}"},
-}
+MSG = Section("batch")  # kb/messages/{en,ru,kk}.yaml, section batch
 RULE_KEY, ARTICLE_KEY = "rule=", "article="  # summary keys of the coverage (beside "type: status")
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from ..i18n import Section, msg, pick
 from ..errors import Diagnostic, Diagnostics, InputError, Location
 from ..language.yamlio import LDict, LList, load_file, loc_of
 from ..reasoning.whynot import apply_changes
@@ -43,50 +44,11 @@ __all__ = ["Question", "Consultation", "SKELETON", "load_answers", "Interview", 
 NAME = "name"  # the pseudo-attribute of the "who is who" questions (the entity's key)
 
 # the interface strings of the interview (message id -> language -> text)
-MSG: dict[str, dict[str, str]] = {
-    "question": {"en": "Question {n} ({id}; settles {k} open point{s}):",
-                 "ru": "Вопрос {n} ({id}; решает открытых пунктов: {k}):"},
-    "name-question": {"en": "Question {n} ({id}; who is who):", "ru": "Вопрос {n} ({id}; кто есть кто):"},
-    "decides": {"en": "asked because it decides: {list}", "ru": "задан, потому что решает: {list}"},
-    "decides-more": {"en": "… and {n} more: type ? to see all", "ru": "… и еще {n}: введите ?, чтобы увидеть все"},
-    "why-head": {"en": "Why this question: it decides", "ru": "Почему этот вопрос: он решает"},
-    "help": {"en": "Help: {text}", "ru": "Пояснение: {text}"},
-    "hint": {"en": "answer ({kind}; unknown, back, ? why, done, q)",
-             "ru": "ответ ({kind}; unknown, back, ? почему, done, q)"},
-    "kind-bool": {"en": "yes/no", "ru": "да/нет"},
-    "kind-list": {"en": "numbers or values, comma-separated", "ru": "номера или значения через запятую"},
-    "kind-enum": {"en": "a number or a value", "ru": "номер или значение"},
-    "kind-name": {"en": "a short name, Enter to skip", "ru": "краткое имя, Enter — пропустить"},
-    "withdrawn": {"en": "(last answer withdrawn)", "ru": "(последний ответ отменен)"},
-    "nothing-back": {"en": "(nothing to revise)", "ru": "(нечего отменять)"},
-    "implied": {"en": "(so {id} = {value}: not asked)", "ru": "(значит, {id} = {value}: не спрашивается)"},
-    "now": {"en": "now: {h} holding, {u} undetermined", "ru": "сейчас: следует {h}, не определено {u}"},
-    "complete": {"en": "Consultation complete after {n} question{s}.",
-                 "ru": "Консультация завершена после вопросов: {n}."},
-    "done": {"en": "Ended early after {n} question{s}: the answer so far.",
-             "ru": "Завершено досрочно после вопросов: {n}; ответ на данный момент."},
-    "stopped": {"en": "Stopped after {n} question{s} ({why}); what was answered is kept: the analysis so far.",
-                "ru": "Остановлено после вопросов: {n} ({why}); ответы сохранены; анализ на данный момент."},
-    "why-eof": {"en": "end of input", "ru": "конец ввода"},
-    "why-interrupt": {"en": "interrupted", "ru": "прервано"},
-    "why-quit": {"en": "q", "ru": "q"},
-    "name-prompt-work": {"en": "What do you call the work, in a word or two (e.g. the photos, the song)?",
-                         "ru": "Как назвать произведение, одним-двумя словами (например, фотографии, песня)?"},
-    "name-prompt-party": {"en": "What do you call the one who used the work (e.g. the seller, the website)?",
-                          "ru": "Как назвать того, кто использовал произведение (например, продавец, сайт)?"},
-    "name-prompt-person": {"en": "What do you call the author (e.g. the photographer)?",
-                           "ru": "Как назвать автора (например, фотограф)?"},
-    "name-prompt-use": {"en": "What do you call the use (e.g. the listing, the broadcast)?",
-                        "ru": "Как назвать использование (например, объявление, трансляция)?"},
-    "name-taken": {"en": "'{name}' is already the name of another {type}", "ru": "'{name}' уже занято"},
-    "name-bad": {"en": "a name is one line of up to 60 characters, without ':' or '.' or ','",
-                 "ru": "имя — одна строка до 60 знаков, без ':', '.' и ','"},
-}
+MSG = Section("consult")  # kb/messages/{en,ru,kk}.yaml, section consult
 
 
 def _m(key: str, lang: str, **kw: Any) -> str:
-    texts = MSG[key]
-    return (texts.get(lang) or texts["en"]).format(**kw)
+    return msg(MSG.name, key, lang, **kw)
 
 SKELETON: dict[str, Any] = {
     "id": "consultation",
@@ -120,8 +82,8 @@ class Question:
         return f"{self.fact}.{self.attribute}"
 
     def prompt(self, lang: str = "en") -> str:
-        """The question's text in ``lang`` (English where missing)."""
-        return self.text.get(lang) or self.text.get("en") or f"{self.fact}: {self.attribute}?"
+        """The question's text in ``lang`` (the fallback kk -> ru -> en)."""
+        return pick(self.text, lang) or f"{self.fact}: {self.attribute}?"
 
 
 @dataclass(frozen=True)
@@ -201,7 +163,7 @@ class Consultation:
     def start(cls, rb: RuleBase, case: Any = None, *, engine: str = "python", lang: str = "en",
               perspective: str | None = None) -> Consultation:
         """A consultation from a partial case (a dict as in a case file) or, with none, from the skeleton of an author, a work, a user and a use; ``perspective`` records whose side the user is on."""
-        data = case if case is not None else dict(SKELETON)
+        data = case if case is not None else dict(SKELETON, title=_m("case-title", lang))
         if perspective and isinstance(data, dict):
             data = dict(data, perspective=perspective)
         scenario = load_case(rb, data)
@@ -248,9 +210,9 @@ class Consultation:
             if a is None:
                 continue
             concl = [c for c in (r.conclusion(i) for i in oq.conclusions) if c is not None]
-            why = tuple(sorted({f"{c.title.get(self.lang) or c.title.get('en')} ({', '.join(c.citations[:2])})"
+            why = tuple(sorted({f"{pick(c.title, self.lang)} ({', '.join(c.citations[:2])})"
                                 for c in concl}))
-            reasons = tuple(sorted({f"{c.title.get(self.lang) or c.title.get('en')}"
+            reasons = tuple(sorted({f"{pick(c.title, self.lang)}"
                                     + "".join(f": {v}" for v in value_labels(c, self.rb.kb, self.lang)[:1])
                                     + f" ({', '.join(c.citations)})" for c in concl}))
             choices = tuple((v, a.value_titles.get(v, {"en": v})) for v in a.values) if a.values else ()
@@ -406,13 +368,22 @@ class Consultation:
 
     # ---- names ---------------------------------------------------------------------------------
     def default_name(self, fact: Fact) -> str:
-        """A readable name for an entity the interview did not name: from its kind where known."""
-        if fact.type == "work" and isinstance(fact.get("kind"), str):
-            return "the " + str(fact.get("kind")).replace("_", " ")
+        """A readable name for an entity the interview did not name, in the interview's language:
+        from its kind where known ("the photograph"; in ru/kk the kind's title)."""
+        kind = fact.get("kind")
+        if fact.type == "work" and isinstance(kind, str):
+            if self.lang == "en":
+                return "the " + kind.replace("_", " ")
+            t = self.rb.kb.types.get("work")
+            a = t.attributes.get("kind") if t else None
+            title = pick(a.value_titles.get(kind, {}), self.lang) if a is not None else ""
+            return title.lower() if title else _m("default-work", self.lang)
         if fact.type == "party":
-            return {"legal_entity": "the company", "entrepreneur": "the entrepreneur"}.get(str(fact.get("kind")),
-                                                                                          "the user")
-        return {"person": "the author", "use": "the use", "work": "the work"}.get(fact.type, str(fact.get("key")))
+            key = {"legal_entity": "default-company", "entrepreneur": "default-entrepreneur"}.get(str(kind),
+                                                                                                 "default-user")
+            return _m(key, self.lang)
+        default = {"person": "default-author", "use": "default-use", "work": "default-work"}.get(fact.type)
+        return _m(default, self.lang) if default else str(fact.get("key"))
 
     def named_scenario(self) -> Scenario:
         """The case with the names given (or readable defaults) as the entities' keys, every
@@ -582,13 +553,13 @@ class Interview:
             self._wrap(_m("decides", lang, list=shown))
         if q.choices and q.type != "bool":
             for i, (v, titles) in enumerate(q.choices, 1):
-                self.say(f"    {i}. {v} — {titles.get(lang) or titles.get('en') or v}")
+                self.say(f"    {i}. {v} — {pick(titles, lang) or v}")
 
     def _why(self, q: Question) -> None:
         self._wrap(_m("why-head", self.lang) + ":")
         for w in q.reasons or q.why:
             self._wrap(f"- {w}", "    ", "      ")
-        help_text = q.help.get(self.lang) or q.help.get("en") if q.help else ""
+        help_text = pick(q.help, self.lang)
         if help_text:
             self._wrap(_m("help", self.lang, text=help_text))
 

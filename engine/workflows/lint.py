@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import Diagnostic, InputError
+from ..i18n import LANGS
 from ..rulebase import RuleBase, load_rulebase
 from .coverage import stale_articles, version_gaps
 
@@ -38,14 +39,23 @@ class LintReport:
         if not c:
             return f"{len(self.errors)} problem{'s' if len(self.errors) != 1 else ''} found"
         n = len(self.warnings)
-        return (f"ok: {c['rules']} rules ({c['versions']} versions, {c['branches']} compiled branches), "
+        text = (f"ok: {c['rules']} rules ({c['versions']} versions, {c['branches']} compiled branches), "
                 f"{c['articles']} articles, {c['types']} fact types, {c['parameters']} parameters; "
                 f"{n} warning{'s' if n != 1 else ''}")
+        missing = [f"{lang}: {c[f'missing_messages_{lang}']} interface strings, {c[f'missing_texts_{lang}']} kb/rules "
+                   f"texts" for lang in LANGS if f"missing_messages_{lang}" in c]
+        return text + (f"; translations missing ({'; '.join(missing)}; `rules lint --lang LANG` lists them)"
+                       if missing else "")
 
 
 def lint(rules: str | Path | None = None, kb: str | Path | None = None, *, today: _dt.date | None = None,
-         rulebase: RuleBase | None = None) -> LintReport:
-    """Check kb and rules (or an already loaded ``rulebase``); every problem, none raised."""
+         rulebase: RuleBase | None = None, lang: str | None = None) -> LintReport:
+    """Check kb and rules (or an already loaded ``rulebase``); every problem, none raised.
+
+    Translations: every interface string missing in a language is a warning with its place
+    (:func:`engine.i18n.check_messages`); the texts of the kb and rules files lacking a
+    language are counted per language in the summary, and listed one by one as warnings
+    (file:line) with ``lang`` (e.g. ``"kk"``), which also limits the check to that language."""
     try:
         rb = rulebase if rulebase is not None else load_rulebase(rules, kb)
     except InputError as exc:
@@ -68,4 +78,41 @@ def lint(rules: str | Path | None = None, kb: str | Path | None = None, *, today
     stale += tuple(d for d in found if d.severity != "error")
     counts = {"rules": len({r.id for r in rb.rules}), "versions": len(rb.rules), "branches": len(rb.program.branches),
               "articles": len(rb.kb.articles), "types": len(rb.kb.types), "parameters": len(rb.kb.parameters)}
+    found, counts_lang = _translations(rb, lang)
+    errors += tuple(d for d in found if d.severity == "error")
+    stale += tuple(d for d in found if d.severity != "error")
+    counts.update(counts_lang)
     return LintReport(errors, tuple(rb.warnings) + stale, counts)
+
+
+def _translations(rb: RuleBase, lang: str | None) -> tuple[list[Diagnostic], dict[str, int]]:
+    """The missing translations: interface strings (each with its catalogue file and id) and
+    kb/rules texts (each with its file:line under ``lang``, else only counted)."""
+    from ..fileio import WalkTooLarge, find_files
+    from ..i18n import check_messages, check_yaml_texts
+
+    langs = [lang] if lang else [x for x in LANGS if x != "en"]
+    found = check_messages(langs)
+    counts: dict[str, int] = {}
+    paths: list[Path] = []
+    for root in (rb.kb_dir, rb.rules_dir):
+        try:
+            paths += find_files(Path(root), (".yaml",))[0]
+        except (WalkTooLarge, OSError):
+            continue
+    base = Path(rb.kb_dir).resolve().parent
+
+    def shown(p: Path) -> str:
+        try:
+            return str(p.resolve().relative_to(base))
+        except ValueError:
+            return str(p)
+
+    for code in langs:
+        counts[f"missing_messages_{code}"] = sum(1 for d in found if d.code == "missing-translation"
+                                                 and d.location.path.endswith(f"{code}.yaml"))
+        texts = check_yaml_texts(paths, code, shown)
+        counts[f"missing_texts_{code}"] = len(texts)
+        if lang:
+            found += texts
+    return found, counts

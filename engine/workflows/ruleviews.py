@@ -8,6 +8,7 @@ import datetime as _dt
 
 import networkx as nx
 
+from ..i18n import pick
 from ..language.model import Rule
 from ..rulebase import RuleBase
 from .coverage import Coverage, article_of
@@ -16,7 +17,7 @@ __all__ = ["rule_lines", "article_lines", "rule_map", "rule_map_dot"]
 
 
 def _t(texts: dict[str, str], lang: str = "en") -> str:
-    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+    return pick(texts, lang)
 
 
 def _rule_types(rule: Rule, rb: RuleBase) -> tuple[set[str], set[str]]:
