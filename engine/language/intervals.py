@@ -275,6 +275,7 @@ def is_interval_json(v: Any) -> bool:
 
 
 def interval_from_json(v: dict[str, Any]) -> Interval:
+    """The range of a JSON ``{from, to}`` form (dates or numbers, either side null for unbounded, with the exclusion flags)."""
     from .values import parse_date
 
     lo, hi = parse_date(v.get("from")), parse_date(v.get("to"))

@@ -111,6 +111,7 @@ class Splitter:
         return [g[0] for g in groups]
 
     def enum_groups(self, tname: str, attr: str, values: list[str]) -> list[list[str]]:
+        """The values of enumeration ``tname.attr`` grouped so that no rule's test tells two values of a group apart (each value alone where a rule binds it to a variable): a split needs one case per group, not per value."""
         key = (tname, attr)
         if key in self._groups:
             return self._groups[key]
@@ -139,6 +140,7 @@ def _lit(op: str, v: str, x: Any) -> bool:
 
 
 def splitter_of(program: Program) -> Splitter:
+    """The :class:`Splitter` of ``program``, built once and kept on it."""
     sp: Splitter | None = getattr(program, "_splitter", None)
     if sp is None:
         sp = Splitter(program)
