@@ -9,31 +9,22 @@ byte-identical. Needs the ``dask`` extra.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import yaml
 from distributed import LocalCluster
 
 from kzcopyright.engine.workflows.batch import run_batch
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "kb" / "examples" / "marketplace-photos.yaml"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from realcase import lines  # noqa: E402  (the same cases as the per-case benchmark)
 
 
 def _cases(n: int, path: Path) -> None:
-    base = json.loads(json.dumps(yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")), default=str))
-    with path.open("w", encoding="utf-8") as f:
-        for i in range(n):
-            case = json.loads(json.dumps(base))
-            case["id"] = f"c{i}"
-            for fact in case["facts"]:
-                if "use" in fact:
-                    fact["use"]["damage_tenge"] = 1000 * i
-            f.write(json.dumps(case, ensure_ascii=False) + "\n")
+    path.write_text("".join(line + "\n" for line in lines(n)), encoding="utf-8")
 
 
 def main() -> None:
