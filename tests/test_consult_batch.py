@@ -453,3 +453,14 @@ def test_dask_executor_gives_the_local_pools_bytes(tmp_path):
             assert summary == [line for line in r1.output.splitlines() if "cases" in line and "s)" not in line]
     res = CliRunner().invoke(cli, BASE + ["batch", str(inp), "-o", str(tmp_path / "x.jsonl"), "--scheduler", "tcp://x:1"])
     assert res.exit_code == 2 and "--executor dask" in res.output
+
+
+@pytest.mark.skipif(importlib.util.find_spec("distributed") is None, reason="the dask extra is not installed")
+def test_dask_scheduler_that_cannot_be_reached_is_a_one_line_error(tmp_path):
+    d = _small_dir(tmp_path)
+    out = tmp_path / "out.jsonl"
+    res = CliRunner().invoke(cli, BASE + ["batch", str(d), "-o", str(out), "--executor", "dask",
+                                          "--scheduler", "nonsense://host"])
+    assert res.exit_code == 1
+    assert "cannot reach the Dask scheduler nonsense://host" in res.output and "Traceback" not in res.output
+    assert not out.exists() and not list(tmp_path.glob("*.partial"))

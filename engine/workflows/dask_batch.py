@@ -64,7 +64,10 @@ class DaskPool:
                                   f"({exc})") from None
         self.cluster = None
         if scheduler:
-            self.client = Client(scheduler, set_as_default=False)
+            try:
+                self.client = Client(scheduler, set_as_default=False)
+            except (OSError, TimeoutError, ValueError) as exc:  # unreachable, or not an address
+                raise EvaluationError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
         else:
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                         dashboard_address=None, host="127.0.0.1")
